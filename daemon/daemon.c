@@ -219,6 +219,9 @@ static int daemon_listen_path(Daemon *d, const char *path) {
         if (r == -EADDRINUSE)
                 return log_error_errno(r, "Another stage0d is already answering on %s, refusing to "
                                        "replace its socket", path);
+        if (r == -EEXIST)
+                return log_error_errno(r, "%s exists and is not a socket, refusing to replace it",
+                                       path);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on %s: %m", path);
 
@@ -300,10 +303,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         int r;
 
         if (d->shutting_down) {
-                log_info("Received %s again, exiting now", strsignal(si->ssi_signo));
+                log_info("Received SIG%s again, exiting now", sigabbrev_np(si->ssi_signo));
                 return sd_event_exit(d->event, 0);
         }
-        log_debug("Received %s", strsignal(si->ssi_signo));
+        log_debug("Received SIG%s", sigabbrev_np(si->ssi_signo));
         r = daemon_begin_shutdown(d);
         if (r < 0)
                 return sd_event_exit(d->event, r);
