@@ -162,6 +162,7 @@ const Command command_introspect = {
                 .usage = "[INTERFACE]",
                 .n_args_max = 1,
         },
-        .summary = "Print the interface description of INTERFACE, or of every interface",
+        .summary = "Print the interface description of INTERFACE, or of every interface\n"
+                   "separated by blank lines (--json: an object of name to description)",
         .run = introspect_run,
 };

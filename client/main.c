@@ -29,7 +29,7 @@ static void help_print(void) {
                "  --socket ADDRESS   varlink address or socket path (default: $STAGE0_SOCKET,\n"
                "                     else unix:%s)\n"
                "  --json             machine-readable output; errors also as JSON on stdout\n"
-               "  --timeout SECONDS  how long to wait for each reply (default: %d)\n"
+               "  --timeout SECONDS  how long to wait for each reply, or \"infinity\" (default: %d)\n"
                "  -h, --help         show this help\n"
                "  --version          show the version\n"
                "\nExit status:\n",

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "options.h"
+#include "varlink-client.h"
 
 typedef enum GlobalOption {
         GLOBAL_SOCKET,
@@ -57,6 +58,10 @@ int options_parse_timeout(const char *s, uint64_t *ret) {
         char *end;
         double seconds;
 
+        if (s && strcmp(s, "infinity") == 0) {
+                *ret = VARLINK_TIMEOUT_INFINITY;
+                return 0;
+        }
         if (!s || !(*s >= '0' && *s <= '9'))
                 return -EINVAL;
         errno = 0;
@@ -86,7 +91,7 @@ static int global_option_apply(Options *o, GlobalOption id, const char *value, c
         case GLOBAL_TIMEOUT:
                 if (options_parse_timeout(value, &o->timeout_usec) < 0)
                         return usage_error(error, error_size,
-                                           "--timeout needs a positive number of seconds up to %.0f, not '%s'",
+                                           "--timeout needs a positive number of seconds up to %.0f or \"infinity\", not '%s'",
                                            OPTIONS_TIMEOUT_MAX_SEC, value);
                 return 0;
         case GLOBAL_HELP:

@@ -56,7 +56,8 @@ void options_done(Options *options);
 /* The value of a command flag, "" for a set boolean flag, NULL when absent or unknown. */
 const char *options_flag(const Options *options, const char *name);
 
-/* Parses SECONDS (decimal, fraction allowed, > 0) into microseconds. */
+/* Parses SECONDS (decimal, fraction allowed, > 0) into microseconds; "infinity" waits
+ * forever, for streams that may stay quiet. */
 int options_parse_timeout(const char *s, uint64_t *ret);
 
 /* Parses text that must be exactly one JSON object. -EINVAL with json-c's reason otherwise. */

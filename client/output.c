@@ -110,8 +110,10 @@ static int error_parameters_write(FILE *f, json_object *parameters) {
 }
 
 int output_error_line(const char *error, json_object *parameters, char **ret) {
-        _cleanup_fclose_ FILE *f = NULL;
+        /* buf is declared first so that it is freed after f is closed: closing a memory
+         * stream may still (re)allocate the buffer. */
         _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
         size_t size;
         int r;
 
@@ -154,8 +156,10 @@ static const char *info_string(json_object *info, const char *key) {
 
 int output_info_text(json_object *info, char **ret) {
         static const char *const keys[] = { "vendor", "product", "version", "url" };
-        _cleanup_fclose_ FILE *f = NULL;
+        /* buf is declared first so that it is freed after f is closed: closing a memory
+         * stream may still (re)allocate the buffer. */
         _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
         json_object *interfaces;
         size_t size;
 

@@ -107,6 +107,7 @@ static void test_timeout(void **state) {
                 { "45", 0, 45000000 },
                 { "0.5", 0, 500000 },
                 { "1e3", 0, 1000000000 },
+                { "infinity", 0, VARLINK_TIMEOUT_INFINITY },
                 { "0", -ERANGE, 0 },
                 { "0.0000001", -ERANGE, 0 },
                 { "99999999999", -ERANGE, 0 },
@@ -116,6 +117,7 @@ static void test_timeout(void **state) {
                 { "5s", -EINVAL, 0 },
                 { "nan", -EINVAL, 0 },
                 { "inf", -EINVAL, 0 },
+                { "Infinity", -EINVAL, 0 },
                 { " 5", -EINVAL, 0 },
         };
 
