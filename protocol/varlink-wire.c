@@ -141,7 +141,8 @@ int varlink_wire_next(VarlinkWire *w, json_object **ret) {
         size_t len;
         int r;
 
-        nul = memchr(w->in + w->in_scanned, '\0', w->in_end - w->in_scanned);
+        nul = w->in_end > w->in_scanned ?
+                memchr(w->in + w->in_scanned, '\0', w->in_end - w->in_scanned) : NULL;
         if (!nul) {
                 w->in_scanned = w->in_end;
                 if (w->in_end - w->in_start > w->message_size_max)
