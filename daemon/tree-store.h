@@ -1,0 +1,56 @@
+/* The tree store: images rendered with their dependencies, under <data>/images/trees/<id>/
+ *   rootfs/    the flattened filesystem
+ *   manifest   the top image's manifest
+ *   image      the top image's key
+ *   hash       the tree hash (rkt's algorithm), "sha512-" + 64 hex
+ *   rendered   empty marker, written last: a tree without it is never used
+ * The tree ID is "deps-" + the store key of sha512 over the flattened dependency keys joined
+ * by ",", so a tree changes identity when a name-resolved dependency does. A tree is rendered
+ * under an exclusive flock of trees/<id>.lck: two renders of one tree at once give one tree.
+ * Rendering follows appc's acirenderer: dependency order, first writer wins, pathWhitelist,
+ * parents masked by a higher non-directory, each blob's hash re-checked while it is read;
+ * owners, modes, setuid bits, xattrs and times kept. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error-detail.h"
+#include "image-store.h"
+
+#define TREE_ID_LEN (5 + IMAGE_KEY_LEN)   /* "deps-sha512-" + 64 hex */
+#define TREE_HASH_LEN IMAGE_KEY_LEN
+
+typedef struct TreeInfo {
+        char id[TREE_ID_LEN + 1];
+        char hash[TREE_HASH_LEN + 1];
+        char image_key[IMAGE_KEY_LEN + 1];
+        char path[4096];            /* of the tree dir; its rootfs is path + "/rootfs" */
+} TreeInfo;
+
+typedef struct RenderOptions {
+        uid_t uid_shift;            /* added to every uid and gid (private users); 0: none */
+        uid_t uid_count;
+} RenderOptions;
+
+/* The image and its dependencies in rendering order (appc: each dependency right after its
+ * parent), as a NULL-terminated array of keys. A dependency that cannot be resolved gives
+ * -ENOENT with *error naming it. */
+int tree_flatten(ImageStore *s, const char *key, char ***ret_keys, ErrorDetail *error);
+int tree_id_from_keys(char *const *keys, char ret[TREE_ID_LEN + 1]);
+
+/* Renders the flattened images into dir/rootfs (dir is created; it must not exist) and writes
+ * dir/manifest. Used by the tree store and directly for copy-mode pods and `image render`. */
+int tree_render(ImageStore *s, char *const *keys, const char *dir, const RenderOptions *options,
+                ErrorDetail *error);
+
+/* The rendered tree of key, rendering it first if needed. */
+int tree_store_get(ImageStore *s, const char *key, TreeInfo *ret, ErrorDetail *error);
+/* Recomputes the hash of a rendered tree: 0 when it matches, -EBADMSG when not (then
+ * *ret_actual gets the computed hash, malloc'd). */
+int tree_store_verify(ImageStore *s, const char *tree_id, char **ret_actual);
+int tree_store_remove(ImageStore *s, const char *tree_id);
+/* IDs of all rendered trees, NULL-terminated. */
+int tree_store_list(ImageStore *s, char ***ret_ids);
+/* rkt's tree hash over dir (the tree dir, holding rootfs/). */
+int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]);
