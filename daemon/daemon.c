@@ -68,8 +68,12 @@ static void daemon_setup_policy(Daemon *d, const char *group) {
         g = getgrnam(group);
         if (!g) {
                 /* The group is optional: without it only root is privileged. */
-                log_debug_errno(errno, "Group '%s' not found, only root may call io.stage0 methods%s",
-                                group, errno ? ": %m" : "");
+                if (errno != 0 && errno != ENOENT)
+                        log_warning_errno(errno, "Failed to look up group '%s', only root may call "
+                                          "io.stage0 methods: %m", group);
+                else
+                        log_debug("Group '%s' not found, only root may call io.stage0 methods",
+                                  group);
                 d->policy = (Policy) { .has_group = false };
                 return;
         }
@@ -112,9 +116,9 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
         return pod_watch_bind(d);
 }
 
-/* Picks the varlink socket among the fds systemd passed: the one named "varlink", or a single
- * unnamed one. Returns the fd, 0 when none was passed, or a negative errno (logged) for a
- * layout we do not understand; every passed fd that is not returned is closed. */
+/* Picks the varlink socket among the n > 0 fds systemd passed: the one named "varlink", or a
+ * single unnamed one. Returns the fd, or a negative errno (logged) for a layout we do not
+ * understand; every passed fd that is not returned is closed. */
 static int daemon_pick_passed_fd(int n, char **names) {
         int picked = -1, n_named = 0;
 
@@ -173,12 +177,12 @@ static int daemon_listen_passed(Daemon *d) {
                 return fd;
 
         r = sd_is_socket_unix(fd, SOCK_STREAM, -1, NULL, 0);
-        if (r <= 0) {
+        if (r <= 0)
                 close(fd);
-                return log_error_errno(r < 0 ? r : -ENOTSOCK,
-                                       "Passed fd %d is not a Unix stream socket%s", fd,
-                                       r < 0 ? ": %m" : "");
-        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to check the passed fd %d: %m", fd);
+        if (r == 0)
+                return log_error_errno(-ENOTSOCK, "Passed fd %d is not a Unix stream socket", fd);
         /* Workers we fork later must not inherit the listening socket. */
         if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
                 log_debug_errno(errno, "Failed to set FD_CLOEXEC on fd %d: %m", fd);
