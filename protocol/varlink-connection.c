@@ -314,6 +314,15 @@ static int call_send(VarlinkCall *call, json_object *parameters, const char *err
                         return r;
                 }
         }
+        /* A stream's replies go out at once, even from a handler that keeps running (a
+         * worker reporting progress); final replies are flushed together after dispatch. */
+        if (continues && !call->oneway) {
+                r = varlink_wire_flush(&c->wire);
+                if (r < 0) {
+                        connection_close(c);
+                        return r;
+                }
+        }
         if (!continues) {
                 connection_end_call(c);
                 if (c->state == CONNECTION_CALL)
