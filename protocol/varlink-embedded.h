@@ -11,3 +11,5 @@ typedef struct VarlinkEmbedded {
 extern const VarlinkEmbedded varlink_service_interfaces[];
 /* io.stage0.*, served by stage0d. */
 extern const VarlinkEmbedded stage0_interfaces[];
+/* io.stage0.Worker, between stage0d and its workers. */
+extern const VarlinkEmbedded stage0_worker_interfaces[];
