@@ -325,8 +325,10 @@ static int daemon_setup_signals(Daemon *d) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        /* Workers are reaped by sd-event child sources, which need SIGCHLD blocked too. */
+        sigaddset(&mask, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "Failed to block SIGTERM and SIGINT: %m");
+                return log_error_errno(errno, "Failed to block SIGTERM, SIGINT and SIGCHLD: %m");
 
         r = sd_event_add_signal(d->event, &d->sigterm_source, SIGTERM, on_signal, d);
         if (r >= 0)

@@ -301,19 +301,22 @@ static int call_send(VarlinkCall *call, json_object *parameters, const char *err
                 if (r < 0)
                         return r;
         }
-        if (!continues)
-                call->finished = true;
-
         if (!call->oneway) {
                 message = varlink_message_new_reply(TAKE_PTR(p), error, continues);
                 if (!message)
                         return -ENOMEM;
                 r = varlink_wire_queue(&c->wire, message);
+                /* A reply too large to send leaves the call open, so the handler (or the
+                 * server on its behalf) can still answer with an error. */
+                if (r == -EMSGSIZE)
+                        return r;
                 if (r < 0) {
                         connection_close(c);
                         return r;
                 }
         }
+        if (!continues)
+                call->finished = true;
         /* A stream's replies go out at once, even from a handler that keeps running (a
          * worker reporting progress); final replies are flushed together after dispatch. */
         if (continues && !call->oneway) {

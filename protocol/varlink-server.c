@@ -286,25 +286,37 @@ int varlink_server_listen_fd(VarlinkServer *s, int fd) {
         int accepting = 0, r;
         socklen_t len = sizeof(accepting);
 
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0)
-                return NEG_ERRNO();
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) < 0) {
+                r = NEG_ERRNO();
+                close(fd);
+                return r;
+        }
         if (!accepting) {
                 /* A connected socket, as systemd passes with Accept=yes. */
                 r = fd_set_nonblock(fd);
-                return r < 0 ? r : server_add_connection(s, fd);
+                if (r < 0) {
+                        close(fd);
+                        return r;
+                }
+                return server_add_connection(s, fd);
         }
         r = fd_set_nonblock(fd);
         if (r < 0)
-                return r;
+                goto fail;
         a = realloc(s->listeners, (s->n_listeners + 1) * sizeof(*a));
-        if (!a)
-                return -ENOMEM;
+        if (!a) {
+                r = -ENOMEM;
+                goto fail;
+        }
         s->listeners = a;
         r = sd_event_add_io(s->event, &a[s->n_listeners].source, fd, EPOLLIN, on_listener, s);
         if (r < 0)
-                return r;
+                goto fail;
         a[s->n_listeners++].fd = fd;
         return 0;
+fail:
+        close(fd);
+        return r;
 }
 
 /* A socket file that nothing answers on is stale and replaced; a live one is left alone. */

@@ -82,8 +82,8 @@ void varlink_server_set_access_check(VarlinkServer *server, VarlinkAccessCheck f
  * -EBADMSG when it does not match (tests turn this on). */
 void varlink_server_set_check_replies(VarlinkServer *server, bool on);
 
-/* Listens on an already-bound listening socket (taken over: closed by the server), e.g. one
- * passed by systemd, or accepts a single already-connected socket. */
+/* Listens on an already-bound listening socket, e.g. one passed by systemd, or serves a single
+ * already-connected socket. fd is taken over in every case, closed on failure too. */
 int varlink_server_listen_fd(VarlinkServer *server, int fd);
 /* Creates, binds and listens on "unix:/path" (or a bare absolute path). A stale socket file is
  * replaced; a live one (something answers on it) gives -EADDRINUSE. */
@@ -107,8 +107,9 @@ void varlink_call_set_cancel(VarlinkCall *call, VarlinkCallCancel fn, void *user
 
 /* All of these take ownership of parameters (NULL sends {}). -ENOTCONN when the peer is gone,
  * -EALREADY after the final reply, -ENOBUFS when the connection's output queue is full (the
- * connection is then dropped), -EBADMSG when reply checking is on and the reply does not
- * match the IDL. */
+ * connection is then dropped), -EMSGSIZE when this reply alone exceeds the message limit and
+ * -EBADMSG when reply checking is on and the reply does not match the IDL (in both cases
+ * nothing was sent and the call stays open). */
 int varlink_call_reply(VarlinkCall *call, json_object *parameters);
 /* A reply with "continues": true. On a call without "more" it sends ExpectedMore instead and
  * returns -EBADE. */
