@@ -304,17 +304,22 @@ bool appc_valid_os_arch(const char *os, const char *arch) {
         return false;
 }
 
-const char *appc_path_key(char buf[static APPC_PATH_MAX], const char *parent, const char *key) {
-        if (!parent || !*parent)
-                snprintf(buf, APPC_PATH_MAX, "%s", key);
-        else
-                snprintf(buf, APPC_PATH_MAX, "%s.%s", parent, key);
+/* A path too long for the field keeps its head and ends in "...": still enough to find it. */
+static const char *path_finish(char buf[static APPC_PATH_MAX], int n) {
+        if (n < 0 || n >= APPC_PATH_MAX)
+                memcpy(buf + APPC_PATH_MAX - 4, "...", 4);
         return buf;
 }
 
+const char *appc_path_key(char buf[static APPC_PATH_MAX], const char *parent, const char *key) {
+        if (!parent || !*parent)
+                return path_finish(buf, snprintf(buf, APPC_PATH_MAX, "%s", key));
+        return path_finish(buf, snprintf(buf, APPC_PATH_MAX, "%s.%s", parent, key));
+}
+
 const char *appc_path_index(char buf[static APPC_PATH_MAX], const char *parent, size_t i) {
-        snprintf(buf, APPC_PATH_MAX, "%s[%zu]", parent ? parent : "", i);
-        return buf;
+        return path_finish(buf, snprintf(buf, APPC_PATH_MAX, "%s[%zu]", parent ? parent : "",
+                                         i));
 }
 
 static const char *json_type_article(json_type type) {

@@ -321,7 +321,10 @@ int image_manifest_parse(ImageManifest **ret, const char *data, size_t size, Err
         tok = json_tokener_new_ex(IMAGE_MANIFEST_DEPTH_MAX);
         if (!tok)
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        /* Trailing data is allowed by the tokener only so it can be refused below with a
+         * clearer reason. */
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8 |
+                                    JSON_TOKENER_ALLOW_TRAILING_CHARS);
         json = json_tokener_parse_ex(tok, data, (int) size);
         e = json_tokener_get_error(tok);
         end = json_tokener_get_parse_end(tok);
