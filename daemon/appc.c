@@ -353,9 +353,9 @@ int appc_json_member(json_object *obj, const char *parent, const char *key, json
         json_object *o = NULL;
         int r;
 
+        *ret = NULL;
         appc_path_key(path, parent, key);
         if (!json_object_object_get_ex(obj, key, &o) || !o) {
-                *ret = NULL;
                 if (required)
                         return error_detail_set(error, -EINVAL, path, "is required");
                 return 0;

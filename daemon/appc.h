@@ -35,8 +35,8 @@ const char *appc_path_key(char buf[static APPC_PATH_MAX], const char *parent, co
 const char *appc_path_index(char buf[static APPC_PATH_MAX], const char *parent, size_t i);
 
 /* The member key of obj when it has JSON type type: 0 with *ret borrowed from obj, or *ret
- * NULL when the member is absent or null and not required. -EINVAL with *error for a wrong
- * type, a missing required member, or a string with an embedded NUL. */
+ * NULL when the member is absent or null and not required. -EINVAL with *error (and *ret
+ * NULL) for a wrong type, a missing required member, or a string with an embedded NUL. */
 int appc_json_member(json_object *obj, const char *parent, const char *key, json_type type,
                      bool required, json_object **ret, ErrorDetail *error);
 
