@@ -16,6 +16,8 @@ stop_helpers_on_exit() {
                 kill -KILL "$pid" 2>/dev/null || true
                 wait "$pid" 2>/dev/null || true
         done
+        # cleanup takes the exit status from $?; errexit must not fire on the way there.
+        set +e
         (exit "$rc")
         cleanup
 }
