@@ -1,0 +1,432 @@
+/* The tree hash: rkt's algorithm (store/treestore Hash) over a rendered tree dir, in a record
+ * format of our own. Not byte-compatible with rkt, but deterministic and covering what a
+ * tampered tree could change: names, types, permission bits including setuid/setgid/sticky,
+ * owners, sizes, link targets, device numbers, every extended attribute, and file contents.
+ * Times are left out, as in rkt.
+ *
+ * The walk visits the tree dir depth-first, the names of each directory sorted bytewise, the
+ * directory itself before its children (Go's filepath.Walk). At the top level it skips
+ * "manifest", "hash", "rendered" and "image"; sockets are skipped everywhere. For each entry
+ * the SHA-512 takes one line, with keys in this order and no spaces:
+ *   {"Name":S,"Mode":N,"UID":N,"GID":N,"Size":N,"Typeflag":"C","Linkname":S,
+ *    "Devmajor":N,"Devminor":N,"Xattrs":[{"Name":S,"Value":"<hex>"},...]}\n
+ * then, for a regular file, its bytes. Name is the path relative to the tree dir
+ * ("rootfs/bin/sh"); Mode is st_mode & 07777 in decimal; Typeflag is the tar type ('0' file,
+ * '1' hardlink, '2' symlink, '3' char device, '4' block device, '5' directory, '6' fifo);
+ * Xattrs are sorted by name. S is a JSON string in which '"', '\\', bytes below 0x20 and bytes
+ * from 0x7f up are written as \u00XX, so any byte string has one spelling. A non-directory
+ * whose inode was seen before becomes Typeflag '1' with Linkname the first path, Size 0 and no
+ * bytes. The result is "sha512-" + the first 64 hex digits of the digest. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "cleanup.h"
+#include "tree-store.h"
+
+#define HASH_BUFFER_SIZE (1024 * 1024)
+#define XATTR_LIST_MAX_BYTES (64 * 1024)
+#define XATTR_VALUE_MAX_BYTES (64 * 1024)
+
+typedef struct SeenInode {
+        dev_t dev;
+        ino_t ino;
+        char *path;
+} SeenInode;
+
+typedef struct HashWalk {
+        EVP_MD_CTX *md;
+        uint8_t *buf;
+        void *seen;                  /* tsearch tree of SeenInode */
+        char path[PATH_MAX];         /* the tree dir, then "/" and the current relative path */
+        size_t root_len;
+} HashWalk;
+
+static int seen_compare(const void *a, const void *b) {
+        const SeenInode *x = a, *y = b;
+
+        if (x->dev != y->dev)
+                return x->dev < y->dev ? -1 : 1;
+        if (x->ino != y->ino)
+                return x->ino < y->ino ? -1 : 1;
+        return 0;
+}
+
+static void seen_free(void *p) {
+        SeenInode *s = p;
+
+        free(s->path);
+        free(s);
+}
+
+static int md_add(HashWalk *w, const void *p, size_t n) {
+        return EVP_DigestUpdate(w->md, p, n) == 1 ? 0 : -EIO;
+}
+
+static int md_printf(HashWalk *w, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static int md_printf(HashWalk *w, const char *format, ...) {
+        char buf[256];
+        va_list ap;
+        int n;
+
+        va_start(ap, format);
+        n = vsnprintf(buf, sizeof(buf), format, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= sizeof(buf))
+                return -EINVAL;
+        return md_add(w, buf, (size_t) n);
+}
+
+static int md_string(HashWalk *w, const char *s, size_t n) {
+        char out[7];
+        size_t start = 0;
+        int r;
+
+        r = md_add(w, "\"", 1);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                unsigned char c = (unsigned char) s[i];
+
+                if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+                        continue;
+                r = md_add(w, s + start, i - start);
+                snprintf(out, sizeof(out), "\\u%04x", c);
+                if (r >= 0)
+                        r = md_add(w, out, 6);
+                start = i + 1;
+        }
+        if (r >= 0)
+                r = md_add(w, s + start, n - start);
+        return r < 0 ? r : md_add(w, "\"", 1);
+}
+
+static int md_hex(HashWalk *w, const uint8_t *p, size_t n) {
+        static const char digits[] = "0123456789abcdef";
+        char out[128];
+        size_t k = 0;
+        int r = md_add(w, "\"", 1);
+
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                out[k++] = digits[p[i] >> 4];
+                out[k++] = digits[p[i] & 15];
+                if (k == sizeof(out) || i + 1 == n) {
+                        r = md_add(w, out, k);
+                        k = 0;
+                }
+        }
+        return r < 0 ? r : md_add(w, "\"", 1);
+}
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int xattr_names(const char *path, char **ret, size_t *ret_n) {
+        _cleanup_free_ char *list = NULL;
+        ssize_t n = llistxattr(path, NULL, 0);
+
+        if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+                n = 0;
+        if (n < 0)
+                return NEG_ERRNO();
+        if (n > XATTR_LIST_MAX_BYTES)
+                return -E2BIG;
+        list = malloc((size_t) n + 1);
+        if (!list)
+                return -ENOMEM;
+        n = n == 0 ? 0 : llistxattr(path, list, (size_t) n);
+        if (n < 0)
+                return errno == ERANGE ? -EAGAIN : NEG_ERRNO();
+        list[n] = 0;
+        *ret = TAKE_PTR(list);
+        *ret_n = (size_t) n;
+        return 0;
+}
+
+static int hash_xattr(HashWalk *w, const char *name) {
+        _cleanup_free_ uint8_t *value = malloc(XATTR_VALUE_MAX_BYTES);
+        ssize_t n;
+        int r;
+
+        if (!value)
+                return -ENOMEM;
+        n = lgetxattr(w->path, name, value, XATTR_VALUE_MAX_BYTES);
+        if (n < 0)
+                return NEG_ERRNO();
+        r = md_add(w, "{\"Name\":", 8);
+        if (r >= 0)
+                r = md_string(w, name, strlen(name));
+        if (r >= 0)
+                r = md_add(w, ",\"Value\":", 9);
+        if (r >= 0)
+                r = md_hex(w, value, (size_t) n);
+        return r < 0 ? r : md_add(w, "}", 1);
+}
+
+static int hash_xattrs(HashWalk *w) {
+        _cleanup_free_ char *list = NULL;
+        _cleanup_free_ const char **names = NULL;
+        size_t size, n = 0;
+        int r;
+
+        r = xattr_names(w->path, &list, &size);
+        if (r < 0)
+                return r;
+        names = calloc(size / 2 + 1, sizeof(char *));
+        if (!names)
+                return -ENOMEM;
+        for (size_t off = 0; off < size; off += strlen(list + off) + 1)
+                if (list[off])
+                        names[n++] = list + off;
+        qsort(names, n, sizeof(char *), strcmp_ptr);
+        r = md_add(w, "[", 1);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (i > 0)
+                        r = md_add(w, ",", 1);
+                if (r >= 0)
+                        r = hash_xattr(w, names[i]);
+        }
+        return r < 0 ? r : md_add(w, "]", 1);
+}
+
+static char typeflag(mode_t mode) {
+        switch (mode & S_IFMT) {
+        case S_IFREG:
+                return '0';
+        case S_IFLNK:
+                return '2';
+        case S_IFCHR:
+                return '3';
+        case S_IFBLK:
+                return '4';
+        case S_IFDIR:
+                return '5';
+        case S_IFIFO:
+                return '6';
+        default:
+                return 0;
+        }
+}
+
+/* The first path of a non-directory inode with several links, or NULL the first time (then
+ * it is remembered). */
+static int seen_before(HashWalk *w, const struct stat *st, const char **ret) {
+        SeenInode key = { .dev = st->st_dev, .ino = st->st_ino }, *s, **found;
+
+        *ret = NULL;
+        if (S_ISDIR(st->st_mode) || st->st_nlink < 2)
+                return 0;
+        found = tfind(&key, &w->seen, seen_compare);
+        if (found) {
+                *ret = (*found)->path;
+                return 0;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = key;
+        s->path = strdup(w->path + w->root_len + 1);
+        if (!s->path || !tsearch(s, &w->seen, seen_compare)) {
+                seen_free(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int hash_content(HashWalk *w) {
+        _cleanup_close_ int fd = open(w->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        ssize_t n;
+
+        if (fd < 0)
+                return NEG_ERRNO();
+        while ((n = read(fd, w->buf, HASH_BUFFER_SIZE)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return NEG_ERRNO();
+                if (md_add(w, w->buf, (size_t) n) < 0)
+                        return -EIO;
+        }
+        return 0;
+}
+
+static int hash_record(HashWalk *w, const struct stat *st, char type, const char *link,
+                       size_t link_len) {
+        const char *name = w->path + w->root_len + 1;
+        bool chr_or_blk = type == '3' || type == '4';
+        int r;
+
+        r = md_add(w, "{\"Name\":", 8);
+        if (r >= 0)
+                r = md_string(w, name, strlen(name));
+        if (r >= 0)
+                r = md_printf(w, ",\"Mode\":%u,\"UID\":%u,\"GID\":%u,\"Size\":%lld,"
+                              "\"Typeflag\":\"%c\",\"Linkname\":",
+                              (unsigned) (st->st_mode & 07777), (unsigned) st->st_uid,
+                              (unsigned) st->st_gid,
+                              type == '0' ? (long long) st->st_size : 0LL, type);
+        if (r >= 0)
+                r = md_string(w, link, link_len);
+        if (r >= 0)
+                r = md_printf(w, ",\"Devmajor\":%u,\"Devminor\":%u,\"Xattrs\":",
+                              chr_or_blk ? major(st->st_rdev) : 0,
+                              chr_or_blk ? minor(st->st_rdev) : 0);
+        if (r >= 0)
+                r = hash_xattrs(w);
+        return r < 0 ? r : md_add(w, "}\n", 2);
+}
+
+static int hash_dir(HashWalk *w);
+
+/* w->path names the entry. */
+static int hash_entry(HashWalk *w) {
+        char link[PATH_MAX];
+        const char *first;
+        struct stat st;
+        ssize_t link_len = 0;
+        char type;
+        int r;
+
+        if (lstat(w->path, &st) < 0)
+                return NEG_ERRNO();
+        if (S_ISSOCK(st.st_mode))
+                return 0;
+        type = typeflag(st.st_mode);
+        if (type == 0)
+                return -EBADMSG;
+        r = seen_before(w, &st, &first);
+        if (r < 0)
+                return r;
+        if (first)
+                return hash_record(w, &st, '1', first, strlen(first));
+        if (type == '2') {
+                link_len = readlink(w->path, link, sizeof(link));
+                if (link_len < 0)
+                        return NEG_ERRNO();
+                if ((size_t) link_len >= sizeof(link))
+                        return -ENAMETOOLONG;
+        }
+        r = hash_record(w, &st, type, link, (size_t) link_len);
+        if (r < 0)
+                return r;
+        if (type == '0')
+                return hash_content(w);
+        if (type == '5')
+                return hash_dir(w);
+        return 0;
+}
+
+static bool skipped_at_top(const char *name) {
+        return strcmp(name, "manifest") == 0 || strcmp(name, "hash") == 0 ||
+                strcmp(name, "rendered") == 0 || strcmp(name, "image") == 0;
+}
+
+static void free_names(char **names, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
+/* The names in the directory w->path, sorted bytewise. */
+static int read_names(HashWalk *w, char ***ret, size_t *ret_n) {
+        DIR *d = opendir(w->path);
+        char **names = NULL;
+        size_t n = 0, allocated = 0;
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return NEG_ERRNO();
+        while ((errno = 0, de = readdir(d))) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (n == allocated) {
+                        char **more = reallocarray(names, allocated * 2 + 16, sizeof(char *));
+                        if (!more) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        names = more;
+                        allocated = allocated * 2 + 16;
+                }
+                names[n] = strdup(de->d_name);
+                if (!names[n]) {
+                        r = -ENOMEM;
+                        break;
+                }
+                n++;
+        }
+        if (r == 0 && errno != 0)
+                r = NEG_ERRNO();
+        closedir(d);
+        if (r < 0) {
+                free_names(names, n);
+                return r;
+        }
+        qsort(names, n, sizeof(char *), strcmp_ptr);
+        *ret = names;
+        *ret_n = n;
+        return 0;
+}
+
+static int hash_dir(HashWalk *w) {
+        size_t len = strlen(w->path);
+        bool top = len == w->root_len;
+        char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = read_names(w, &names, &n);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                if (top && skipped_at_top(names[i]))
+                        continue;
+                if (len + 1 + strlen(names[i]) >= sizeof(w->path)) {
+                        r = -ENAMETOOLONG;
+                        break;
+                }
+                w->path[len] = '/';
+                strcpy(w->path + len + 1, names[i]);
+                r = hash_entry(w);
+                w->path[len] = 0;
+        }
+        free_names(names, n);
+        return r;
+}
+
+int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]) {
+        HashWalk w = { .md = EVP_MD_CTX_new(), .buf = malloc(HASH_BUFFER_SIZE) };
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        int r;
+
+        w.root_len = strlen(dir);
+        if (w.root_len + 2 >= sizeof(w.path))
+                r = -ENAMETOOLONG;
+        else if (!w.md || !w.buf || EVP_DigestInit_ex(w.md, EVP_sha512(), NULL) != 1)
+                r = -ENOMEM;
+        else {
+                strcpy(w.path, dir);
+                r = hash_dir(&w);
+        }
+        if (r >= 0 && (EVP_DigestFinal_ex(w.md, digest, &len) != 1 || len < 32))
+                r = -EIO;
+        if (r >= 0) {
+                strcpy(ret, "sha512-");
+                for (size_t i = 0; i < 32; i++)
+                        snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
+        }
+        tdestroy(w.seen, seen_free);
+        EVP_MD_CTX_free(w.md);
+        free(w.buf);
+        return r;
+}

@@ -1,0 +1,955 @@
+/* Rendering: flattening an image's dependencies (appc's acirenderer order), choosing which
+ * entries of which image end up in the tree (first writer wins, pathWhitelist, masking by a
+ * higher non-directory), and extracting them with libarchive in one pass per blob that also
+ * re-hashes the blob.
+ *
+ * Where we differ from acirenderer, on purpose:
+ *  - the parents of a taken path count as claimed directories, so a lower image cannot put a
+ *    file where a higher image implied a directory (rkt would fail or replace it); a lower
+ *    directory entry for such a parent still brings its owner, mode and times, as in rkt;
+ *  - the "rootfs" entry is first-writer-wins like every other (rkt lets the last one win);
+ *  - a hardlink must point at a non-directory taken earlier in this render, else the render
+ *    fails (rkt fails too when the target is missing);
+ *  - tar names with ".." or a leading "/" fail the render (import never stores them);
+ *  - file flags (chattr) are not restored: an immutable bit would make the tree unremovable.
+ * libarchive extracts relative to the current directory, so rendering changes the process's
+ * cwd for its duration and restores it; workers are single-threaded. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <openssl/evp.h>
+
+#include "cleanup.h"
+#include "tree-render.h"
+
+#define BLOB_BUFFER_SIZE (1024 * 1024)
+
+static const int extract_flags =
+        ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+        ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
+        ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL;
+
+/* ---- flattening ---- */
+
+static bool image_has_ancestor(const TreeImage *images, size_t i, const char *key) {
+        for (;;) {
+                if (strcmp(images[i].key, key) == 0)
+                        return true;
+                if (i == 0)
+                        return false;
+                i = images[i].parent;
+        }
+}
+
+static void describe_dependency(const AppcDependency *d, char *buf, size_t size) {
+        size_t off = (size_t) snprintf(buf, size, "%s", d->image_id ? d->image_id : d->image_name);
+
+        for (size_t i = 0; !d->image_id && i < d->n_labels && off < size; i++)
+                off += (size_t) snprintf(buf + off, size - off, "%s%s=%s", i == 0 ? " " : ",",
+                                         d->labels[i].name, d->labels[i].value);
+}
+
+static int dependency_error(ErrorDetail *error, int r, const ImageManifest *parent, size_t d) {
+        const AppcDependency *dep = &parent->dependencies[d];
+        char field[64], what[256];
+
+        snprintf(field, sizeof(field), "dependencies[%zu]", d);
+        describe_dependency(dep, what, sizeof(what));
+        if (r == -ENOENT)
+                return error_detail_set(error, r, field, "dependency %s of %s not found", what,
+                                        parent->name);
+        if (r == -ENOTUNIQ)
+                return error_detail_set(error, r, field, "dependency %s of %s is ambiguous", what,
+                                        parent->name);
+        if (r == -ELOOP)
+                return error_detail_set(error, r, field, "dependency %s of %s is a cycle", what,
+                                        parent->name);
+        if (r == -E2BIG)
+                return error_detail_set(error, r, field,
+                                        "more than %d images in the dependencies of %s",
+                                        TREE_IMAGES_MAX, parent->name);
+        return error_detail_set(error, r, field, "dependency %s of %s: %s", what, parent->name,
+                                strerror(-r));
+}
+
+/* Inserts at pos, shifting the rest; parent indexes at or after pos move with their images. */
+static void images_insert(TreeImage *images, size_t *n, size_t pos, const TreeImage *img) {
+        memmove(images + pos + 1, images + pos, (*n - pos) * sizeof(*images));
+        (*n)++;
+        for (size_t j = 1; j < *n; j++)
+                if (j != pos && images[j].parent >= pos)
+                        images[j].parent++;
+        images[pos] = *img;
+}
+
+static int flatten_dependencies(const TreeResolver *resolver, TreeImage *images, size_t *n,
+                                size_t i, ErrorDetail *error) {
+        const ImageManifest *m = images[i].manifest;
+
+        for (size_t d = 0; d < m->n_dependencies; d++) {
+                TreeImage dep = { .level = images[i].level + 1, .parent = i };
+                int r;
+
+                r = resolver->resolve(resolver->userdata, &m->dependencies[d], dep.key);
+                if (r < 0)
+                        return dependency_error(error, r, m, d);
+                if (image_has_ancestor(images, i, dep.key))
+                        return dependency_error(error, -ELOOP, m, d);
+                if (*n >= TREE_IMAGES_MAX)
+                        return dependency_error(error, -E2BIG, m, d);
+                r = resolver->manifest(resolver->userdata, dep.key, &dep.manifest);
+                if (r < 0)
+                        return dependency_error(error, r, m, d);
+                images_insert(images, n, i + 1, &dep);
+        }
+        return 0;
+}
+
+int tree_flatten_images(const TreeResolver *resolver, const char *key, TreeImage **ret,
+                        size_t *ret_n, ErrorDetail *error) {
+        _cleanup_free_ TreeImage *images = NULL;
+        size_t n = 1;
+        int r;
+
+        if (strlen(key) != IMAGE_KEY_LEN)
+                return error_detail_set(error, -EINVAL, "image", "not an image key: %s", key);
+        images = calloc(TREE_IMAGES_MAX, sizeof(*images));
+        if (!images)
+                return -ENOMEM;
+        memcpy(images[0].key, key, IMAGE_KEY_LEN + 1);
+        r = resolver->manifest(resolver->userdata, key, &images[0].manifest);
+        if (r < 0)
+                return error_detail_set(error, r, "image", "image %s: %s", key, strerror(-r));
+
+        /* n grows while we walk: the dependencies of each image are walked in turn. */
+        for (size_t i = 0; i < n; i++) {
+                r = flatten_dependencies(resolver, images, &n, i, error);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(images);
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- the store-backed resolver ---- */
+
+static int store_manifest(void *userdata, const char *key, const ImageManifest **ret) {
+        TreeStoreResolver *r = userdata;
+        ImageManifest *m = NULL, **ms;
+        char (*ks)[IMAGE_KEY_LEN + 1];
+        int k;
+
+        for (size_t i = 0; i < r->n; i++)
+                if (strcmp(r->keys[i], key) == 0) {
+                        *ret = r->manifests[i];
+                        return 0;
+                }
+        ms = reallocarray(r->manifests, r->n + 1, sizeof(*ms));
+        if (!ms)
+                return -ENOMEM;
+        r->manifests = ms;
+        ks = reallocarray(r->keys, r->n + 1, sizeof(*ks));
+        if (!ks)
+                return -ENOMEM;
+        r->keys = ks;
+        k = image_store_manifest(r->store, key, &m);
+        if (k < 0)
+                return k;
+        snprintf(r->keys[r->n], sizeof(r->keys[r->n]), "%s", key);
+        r->manifests[r->n++] = m;
+        *ret = m;
+        return 0;
+}
+
+static int store_resolve(void *userdata, const AppcDependency *dep, char ret_key[IMAGE_KEY_LEN + 1]) {
+        TreeStoreResolver *r = userdata;
+        char prefix[IMAGE_KEY_LEN + 1];
+        ImageInfo info = {};
+        ImageRef ref = {};
+        int k;
+
+        if (dep->image_id) {
+                /* An image ID names its key by its first 64 hex digits (rkt's ResolveKey). */
+                snprintf(prefix, sizeof(prefix), "%s", dep->image_id);
+                ref.id = prefix;
+        } else {
+                ref.name = dep->image_name;
+                ref.labels = dep->labels;
+                ref.n_labels = dep->n_labels;
+        }
+        k = image_store_resolve(r->store, &ref, &info, NULL);
+        if (k < 0)
+                return k;
+        memcpy(ret_key, info.key, IMAGE_KEY_LEN + 1);
+        image_info_clear(&info);
+        return 0;
+}
+
+void tree_store_resolver_init(TreeStoreResolver *r, ImageStore *s, TreeResolver *ret) {
+        *r = (TreeStoreResolver) { .store = s };
+        *ret = (TreeResolver) { .manifest = store_manifest, .resolve = store_resolve, .userdata = r };
+}
+
+void tree_store_resolver_done(TreeStoreResolver *r) {
+        for (size_t i = 0; i < r->n; i++)
+                image_manifest_free(r->manifests[i]);
+        free(r->manifests);
+        free(r->keys);
+        *r = (TreeStoreResolver) {};
+}
+
+/* ---- paths and whitelists ---- */
+
+/* Lexical clean into buf. With dotdot_pops, ".." removes the previous component (Go's
+ * filepath.Clean); without, it is refused. A leading "/" is refused unless allowed. */
+static int clean_path(const char *name, bool dotdot_pops, char *buf, size_t size) {
+        size_t len = 0, depth = 0;
+        const char *p = name;
+
+        while (*p) {
+                size_t c = strcspn(p, "/");
+
+                if (c == 0 || (c == 1 && p[0] == '.')) {
+                        /* empty or "." component */
+                } else if (c == 2 && p[0] == '.' && p[1] == '.') {
+                        if (!dotdot_pops || depth == 0)
+                                return -EINVAL;
+                        while (len > 0 && buf[len - 1] != '/')
+                                len--;
+                        if (len > 0)
+                                len--;
+                        depth--;
+                } else {
+                        if (++depth > TREE_PATH_DEPTH_MAX)
+                                return -ENAMETOOLONG;
+                        if (len + (len > 0) + c + 1 > size)
+                                return -ENAMETOOLONG;
+                        if (len > 0)
+                                buf[len++] = '/';
+                        memcpy(buf + len, p, c);
+                        len += c;
+                }
+                p += c;
+                if (*p == '/')
+                        p++;
+        }
+        if (len == 0) {
+                if (size < 2)
+                        return -ENAMETOOLONG;
+                buf[len++] = '.';
+        }
+        buf[len] = 0;
+        return 0;
+}
+
+int tree_clean_path(const char *name, char *buf, size_t size) {
+        if (!name || name[0] == '/')
+                return -EINVAL;
+        return clean_path(name, false, buf, size);
+}
+
+int tree_clean_whitelist_path(const char *path, char *buf, size_t size) {
+        _cleanup_free_ char *joined = NULL;
+
+        if (asprintf(&joined, "rootfs/%s", path) < 0)
+                return -ENOMEM;
+        return clean_path(joined, true, buf, size);
+}
+
+static int strcmp_ptr(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int tree_whitelist_init(TreeWhitelist *w, char *const *paths, size_t n) {
+        char buf[PATH_MAX];
+
+        *w = (TreeWhitelist) {};
+        if (n == 0)
+                return 0;
+        w->paths = calloc(n, sizeof(char *));
+        if (!w->paths)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                int r = tree_clean_whitelist_path(paths[i], buf, sizeof(buf));
+
+                if (r < 0) {
+                        tree_whitelist_done(w);
+                        return r;
+                }
+                w->paths[i] = strdup(buf);
+                if (!w->paths[i]) {
+                        tree_whitelist_done(w);
+                        return -ENOMEM;
+                }
+                w->n++;
+        }
+        qsort(w->paths, w->n, sizeof(char *), strcmp_ptr);
+        return 0;
+}
+
+void tree_whitelist_done(TreeWhitelist *w) {
+        for (size_t i = 0; i < w->n; i++)
+                free(w->paths[i]);
+        free(w->paths);
+        *w = (TreeWhitelist) {};
+}
+
+bool tree_whitelist_has(const TreeWhitelist *w, const char *clean_name) {
+        return w->n > 0 &&
+                bsearch(&clean_name, w->paths, w->n, sizeof(char *), strcmp_ptr) != NULL;
+}
+
+/* Scanning back from pos, an image counts when its level is below that of the image seen just
+ * before it; the last one counted (the nearest the top) wins. This is acirenderer's rule,
+ * quirks included: it may pick an image of a sibling subtree. */
+ssize_t tree_upper_whitelist(const TreeImage *images, const bool *whitelisted, size_t pos) {
+        unsigned level = images[pos].level;
+        ssize_t found = -1;
+
+        for (size_t i = pos + 1; i-- > 0;) {
+                if (images[i].level < level && whitelisted[i])
+                        found = (ssize_t) i;
+                level = images[i].level;
+        }
+        return found;
+}
+
+/* ---- claims: an open-addressing hash table of path -> TreeClaim ---- */
+
+typedef struct ClaimSlot {
+        char *path;
+        size_t len;
+        uint64_t hash;
+        TreeClaim claim;
+} ClaimSlot;
+
+struct TreeClaims {
+        ClaimSlot *slots;
+        size_t n_slots;               /* a power of two */
+        size_t n_used;
+};
+
+static uint64_t hash_path(const char *p, size_t len) {
+        uint64_t h = 14695981039346656037ULL;   /* FNV-1a */
+
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char) p[i];
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+int tree_claims_new(TreeClaims **ret) {
+        TreeClaims *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return -ENOMEM;
+        c->n_slots = 1024;
+        c->slots = calloc(c->n_slots, sizeof(ClaimSlot));
+        if (!c->slots) {
+                free(c);
+                return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+TreeClaims *tree_claims_free(TreeClaims *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_slots; i++)
+                free(c->slots[i].path);
+        free(c->slots);
+        free(c);
+        return NULL;
+}
+
+static ClaimSlot *claims_find(const TreeClaims *c, const char *path, size_t len, uint64_t h) {
+        size_t mask = c->n_slots - 1;
+
+        for (size_t i = h & mask;; i = (i + 1) & mask) {
+                ClaimSlot *s = &c->slots[i];
+
+                if (!s->path || (s->hash == h && s->len == len && memcmp(s->path, path, len) == 0))
+                        return s;
+        }
+}
+
+static int claims_grow(TreeClaims *c) {
+        TreeClaims bigger = { .n_slots = c->n_slots * 2 };
+
+        bigger.slots = calloc(bigger.n_slots, sizeof(ClaimSlot));
+        if (!bigger.slots)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_slots; i++)
+                if (c->slots[i].path)
+                        *claims_find(&bigger, c->slots[i].path, c->slots[i].len,
+                                     c->slots[i].hash) = c->slots[i];
+        free(c->slots);
+        c->slots = bigger.slots;
+        c->n_slots = bigger.n_slots;
+        return 0;
+}
+
+static TreeClaim claims_get_n(const TreeClaims *c, const char *path, size_t len) {
+        ClaimSlot *s = claims_find(c, path, len, hash_path(path, len));
+
+        return s->path ? s->claim : TREE_CLAIM_NONE;
+}
+
+TreeClaim tree_claims_get(const TreeClaims *c, const char *path) {
+        return claims_get_n(c, path, strlen(path));
+}
+
+static int claims_set(TreeClaims *c, const char *path, size_t len, TreeClaim claim) {
+        uint64_t h = hash_path(path, len);
+        ClaimSlot *s;
+
+        if ((c->n_used + 1) * 2 > c->n_slots) {
+                int r = claims_grow(c);
+                if (r < 0)
+                        return r;
+        }
+        s = claims_find(c, path, len, h);
+        if (!s->path) {
+                s->path = strndup(path, len);
+                if (!s->path)
+                        return -ENOMEM;
+                s->len = len;
+                s->hash = h;
+                c->n_used++;
+        }
+        s->claim = claim;
+        return 0;
+}
+
+/* Length of the parent of the first len bytes of path, or 0 at the top. */
+static size_t parent_len(const char *path, size_t len) {
+        while (len > 0 && path[len - 1] != '/')
+                len--;
+        return len > 0 ? len - 1 : 0;
+}
+
+int tree_claims_select(TreeClaims *c, const TreeWhitelist *own, const TreeWhitelist *upper,
+                       const char *clean_name, bool is_dir) {
+        size_t len = strlen(clean_name), top = 0;
+        TreeClaim claim;
+        int r;
+
+        if (!is_dir && own && own->n > 0 && !tree_whitelist_has(own, clean_name))
+                return 0;
+        if (upper && !tree_whitelist_has(upper, clean_name))
+                return 0;
+
+        claim = claims_get_n(c, clean_name, len);
+        if (claim == TREE_CLAIM_IMPLICIT_DIR && is_dir)
+                return claims_set(c, clean_name, len, TREE_CLAIM_DIR) < 0 ? -ENOMEM : 1;
+        if (claim != TREE_CLAIM_NONE)
+                return 0;
+
+        /* Every claimed path has claimed directories above it, so the walk up stops at the
+         * first claimed ancestor. */
+        for (size_t p = parent_len(clean_name, len); p > 0; p = parent_len(clean_name, p)) {
+                claim = claims_get_n(c, clean_name, p);
+                if (claim == TREE_CLAIM_OTHER)
+                        return 0;
+                if (claim != TREE_CLAIM_NONE) {
+                        top = p;
+                        break;
+                }
+        }
+        for (size_t p = parent_len(clean_name, len); p > top; p = parent_len(clean_name, p)) {
+                r = claims_set(c, clean_name, p, TREE_CLAIM_IMPLICIT_DIR);
+                if (r < 0)
+                        return r;
+        }
+        r = claims_set(c, clean_name, len, is_dir ? TREE_CLAIM_DIR : TREE_CLAIM_OTHER);
+        return r < 0 ? r : 1;
+}
+
+/* ---- removal ---- */
+
+static void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
+
+static int remove_contents(int fd) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int r = 0;
+
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return NEG_ERRNO();
+        }
+        while ((errno = 0, de = readdir(d))) {
+                int k;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                k = tree_remove_dir(dirfd(d), de->d_name);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        if (errno != 0 && r == 0)
+                r = NEG_ERRNO();
+        return r;
+}
+
+int tree_remove_dir(int parent_fd, const char *name) {
+        int fd, r;
+
+        if (unlinkat(parent_fd, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno != EISDIR && errno != EPERM)
+                return NEG_ERRNO();
+        fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : NEG_ERRNO();
+        r = remove_contents(fd);
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return r < 0 ? r : NEG_ERRNO();
+        return r;
+}
+
+/* ---- extraction ---- */
+
+/* Reads a blob for libarchive and hashes every byte on the way, so one pass does both. There
+ * is no skip callback: libarchive must read (and we hash) all of it. */
+typedef struct BlobReader {
+        int fd;
+        EVP_MD_CTX *md;
+        uint8_t *buf;
+} BlobReader;
+
+static void blob_reader_done(BlobReader *b) {
+        if (b->fd >= 0)
+                close(b->fd);
+        EVP_MD_CTX_free(b->md);
+        free(b->buf);
+}
+
+static ssize_t blob_read_some(BlobReader *b) {
+        ssize_t n;
+
+        do
+                n = read(b->fd, b->buf, BLOB_BUFFER_SIZE);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return NEG_ERRNO();
+        if (n > 0 && EVP_DigestUpdate(b->md, b->buf, (size_t) n) != 1)
+                return -EIO;
+        return n;
+}
+
+static la_ssize_t blob_read(struct archive *a, void *userdata, const void **ret) {
+        BlobReader *b = userdata;
+        ssize_t n = blob_read_some(b);
+
+        if (n < 0) {
+                archive_set_error(a, (int) -n, "reading the blob: %s", strerror((int) -n));
+                return -1;
+        }
+        *ret = b->buf;
+        return n;
+}
+
+/* Hashes what libarchive left unread after the end of the archive and compares with key. */
+static int blob_finish(BlobReader *b, const char *key) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        char hex[IMAGE_KEY_LEN - 7 + 1];
+        unsigned len = 0;
+        ssize_t n;
+
+        while ((n = blob_read_some(b)) > 0)
+                ;
+        if (n < 0)
+                return (int) n;
+        if (EVP_DigestFinal_ex(b->md, digest, &len) != 1 || len < (IMAGE_KEY_LEN - 7) / 2)
+                return -EIO;
+        for (size_t i = 0; i < (IMAGE_KEY_LEN - 7) / 2; i++)
+                snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        return strcmp(hex, key + 7) == 0 ? 0 : -EBADMSG;
+}
+
+/* The times of a directory entry, set again after everything is written: writing into a
+ * directory that existed before its entry (rootfs, or a parent implied by a higher image)
+ * changes its mtime after libarchive set it. */
+typedef struct DirTimes {
+        char *path;
+        struct timespec times[2];
+} DirTimes;
+
+typedef struct Render {
+        ImageStore *store;
+        const TreeImage *images;
+        size_t n;
+        const RenderOptions *options;
+        int dir_fd;
+        TreeClaims *claims;
+        TreeWhitelist *whitelists;   /* one per image */
+        bool *whitelisted;
+        struct archive *writer;
+        bool manifest_written;
+        DirTimes *dir_times;
+        size_t n_dir_times;
+        ErrorDetail *error;
+} Render;
+
+static void render_done(Render *rd) {
+        if (rd->writer)
+                archive_write_free(rd->writer);
+        for (size_t i = 0; rd->whitelists && i < rd->n; i++)
+                tree_whitelist_done(&rd->whitelists[i]);
+        free(rd->whitelists);
+        free(rd->whitelisted);
+        tree_claims_free(rd->claims);
+        for (size_t i = 0; i < rd->n_dir_times; i++)
+                free(rd->dir_times[i].path);
+        free(rd->dir_times);
+        if (rd->dir_fd >= 0)
+                close(rd->dir_fd);
+}
+
+static bool is_transient(int e) {
+        return e == ENOSPC || e == EDQUOT || e == EIO || e == ENOMEM || e == EROFS ||
+                e == EMFILE || e == ENFILE;
+}
+
+/* libarchive refused to write path: a full disk is itself, anything else a bad image. */
+static int write_failure(Render *rd, const char *path) {
+        int e = archive_errno(rd->writer);
+        const char *msg = archive_error_string(rd->writer);
+
+        return error_detail_set(rd->error, is_transient(e) ? -e : -EBADMSG, path,
+                                "cannot extract: %s", msg ? msg : "unknown error");
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return NEG_ERRNO();
+                p = (const uint8_t *) p + k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+static int render_manifest(Render *rd, struct archive *a, struct archive_entry *e) {
+        la_int64_t size = archive_entry_size(e);
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        if (rd->manifest_written)
+                return 0;
+        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
+            size <= 0 || size > IMAGE_MANIFEST_SIZE_MAX)
+                return error_detail_set(rd->error, -EBADMSG, "manifest",
+                                        "the manifest of %s is not a regular file of 1..%u bytes",
+                                        rd->images[0].key, IMAGE_MANIFEST_SIZE_MAX);
+        buf = malloc((size_t) size);
+        if (!buf)
+                return -ENOMEM;
+        if (archive_read_data(a, buf, (size_t) size) != size)
+                return error_detail_set(rd->error, -EBADMSG, "manifest",
+                                        "the manifest of %s is truncated", rd->images[0].key);
+        fd = openat(rd->dir_fd, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return NEG_ERRNO();
+        rd->manifest_written = true;
+        return write_all(fd, buf, (size_t) size);
+}
+
+static int shift_ids(Render *rd, struct archive_entry *e, const char *path) {
+        const RenderOptions *o = rd->options;
+        la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+
+        if (!o || o->uid_shift == 0)
+                return 0;
+        if (uid < 0 || gid < 0 || uid >= o->uid_count || gid >= o->uid_count)
+                return error_detail_set(rd->error, -ERANGE, path,
+                                        "owner %lld:%lld is outside the %u ids of the pod",
+                                        (long long) uid, (long long) gid, (unsigned) o->uid_count);
+        archive_entry_set_uid(e, uid + o->uid_shift);
+        archive_entry_set_gid(e, gid + o->uid_shift);
+        return 0;
+}
+
+/* A hardlink may only point at a non-directory this render already put in the tree: that
+ * path was created with nothing but real directories above it, so link(2) stays inside. */
+static int check_hardlink(Render *rd, struct archive_entry *e, const char *path) {
+        const char *link = archive_entry_hardlink(e);
+        char target[PATH_MAX];
+
+        if (!link)
+                return 0;
+        if (tree_clean_path(link, target, sizeof(target)) < 0 ||
+            strncmp(target, "rootfs/", 7) != 0 ||
+            tree_claims_get(rd->claims, target) != TREE_CLAIM_OTHER)
+                return error_detail_set(rd->error, -EBADMSG, path,
+                                        "hardlink to %s, which is not a file in the tree", link);
+        archive_entry_set_hardlink(e, target);
+        return 0;
+}
+
+static int check_type(Render *rd, struct archive_entry *e, const char *path) {
+        switch (archive_entry_filetype(e)) {
+        case AE_IFREG:
+        case AE_IFDIR:
+        case AE_IFLNK:
+        case AE_IFCHR:
+        case AE_IFBLK:
+        case AE_IFIFO:
+                return 0;
+        default:
+                return error_detail_set(rd->error, -EBADMSG, path, "unsupported file type 0%o",
+                                        (unsigned) archive_entry_filetype(e));
+        }
+}
+
+static int copy_data(Render *rd, struct archive *a, const char *path) {
+        const void *buf;
+        size_t size;
+        la_int64_t offset;
+        int r;
+
+        while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK)
+                if (archive_write_data_block(rd->writer, buf, size, offset) < ARCHIVE_OK)
+                        return write_failure(rd, path);
+        if (r != ARCHIVE_EOF)
+                return error_detail_set(rd->error, -EBADMSG, path, "cannot read: %s",
+                                        archive_error_string(a));
+        return 0;
+}
+
+static int remember_dir_times(Render *rd, struct archive_entry *e, const char *path) {
+        DirTimes *d, *more;
+
+        if (archive_entry_filetype(e) != AE_IFDIR || archive_entry_hardlink(e))
+                return 0;
+        more = reallocarray(rd->dir_times, rd->n_dir_times + 1, sizeof(DirTimes));
+        if (!more)
+                return -ENOMEM;
+        rd->dir_times = more;
+        d = &rd->dir_times[rd->n_dir_times];
+        *d = (DirTimes) {
+                .times[0].tv_nsec = UTIME_OMIT,
+                .times[1].tv_nsec = UTIME_OMIT,
+        };
+        if (archive_entry_atime_is_set(e))
+                d->times[0] = (struct timespec) { archive_entry_atime(e), archive_entry_atime_nsec(e) };
+        if (archive_entry_mtime_is_set(e))
+                d->times[1] = (struct timespec) { archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+        d->path = strdup(path);
+        if (!d->path)
+                return -ENOMEM;
+        rd->n_dir_times++;
+        return 0;
+}
+
+/* Every component of these paths is a directory this render made, so nothing is followed. */
+static int restore_dir_times(Render *rd) {
+        for (size_t i = 0; i < rd->n_dir_times; i++)
+                if (utimensat(rd->dir_fd, rd->dir_times[i].path, rd->dir_times[i].times,
+                              AT_SYMLINK_NOFOLLOW) < 0)
+                        return error_detail_set(rd->error, NEG_ERRNO(), rd->dir_times[i].path,
+                                                "cannot set times: %m");
+        return 0;
+}
+
+static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e, const char *path) {
+        int r;
+
+        r = check_hardlink(rd, e, path);
+        if (r >= 0 && !archive_entry_hardlink(e))
+                r = check_type(rd, e, path);
+        if (r >= 0)
+                r = shift_ids(rd, e, path);
+        if (r < 0)
+                return r;
+        archive_entry_set_pathname(e, path);
+        if (archive_write_header(rd->writer, e) != ARCHIVE_OK)
+                return write_failure(rd, path);
+        if (archive_entry_size(e) > 0) {
+                r = copy_data(rd, a, path);
+                if (r < 0)
+                        return r;
+        }
+        if (archive_write_finish_entry(rd->writer) != ARCHIVE_OK)
+                return write_failure(rd, path);
+        return remember_dir_times(rd, e, path);
+}
+
+static int render_entry(Render *rd, size_t i, const TreeWhitelist *upper, struct archive *a,
+                        struct archive_entry *e) {
+        const char *name = archive_entry_pathname(e);
+        bool is_dir = archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e);
+        char path[PATH_MAX];
+        int r;
+
+        if (!name || tree_clean_path(name, path, sizeof(path)) < 0)
+                return error_detail_set(rd->error, -EBADMSG, name ? name : "",
+                                        "unsafe path in image %s", rd->images[i].key);
+        if (strcmp(path, "manifest") == 0)
+                return i == 0 ? render_manifest(rd, a, e) : 0;
+        if (strcmp(path, "rootfs") == 0)
+                r = is_dir ? tree_claims_select(rd->claims, NULL, NULL, path, true) : 0;
+        else if (strncmp(path, "rootfs/", 7) == 0)
+                r = tree_claims_select(rd->claims, &rd->whitelists[i], upper, path, is_dir);
+        else
+                return 0;
+        if (r <= 0)
+                return r;
+        return extract_entry(rd, a, e, path);
+}
+
+static void archive_read_freep(struct archive **a) {
+        if (*a)
+                archive_read_free(*a);
+}
+
+static int blob_corrupt(Render *rd, const char *key, const char *why) {
+        return error_detail_set(rd->error, -EBADMSG, key, "blob of %s is corrupt%s%s", key,
+                                why ? ": " : "", why ? why : "");
+}
+
+static int render_image(Render *rd, size_t i) {
+        const char *key = rd->images[i].key;
+        ssize_t u = tree_upper_whitelist(rd->images, rd->whitelisted, i);
+        const TreeWhitelist *upper = u >= 0 ? &rd->whitelists[u] : NULL;
+        _cleanup_(blob_reader_done) BlobReader b = { .fd = -EBADF };
+        _cleanup_(archive_read_freep) struct archive *a = NULL;
+        struct archive_entry *e;
+        int r;
+
+        r = image_store_open_blob(rd->store, key, &b.fd);
+        if (r < 0)
+                return error_detail_set(rd->error, r, key, "cannot open the blob of %s: %s", key,
+                                        strerror(-r));
+        b.md = EVP_MD_CTX_new();
+        b.buf = malloc(BLOB_BUFFER_SIZE);
+        a = archive_read_new();
+        if (!b.md || !b.buf || !a || EVP_DigestInit_ex(b.md, EVP_sha512(), NULL) != 1)
+                return -ENOMEM;
+        if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+            archive_read_open(a, &b, NULL, blob_read, NULL) != ARCHIVE_OK)
+                return blob_corrupt(rd, key, archive_error_string(a));
+
+        while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+                if (r < ARCHIVE_WARN)
+                        return blob_corrupt(rd, key, archive_error_string(a));
+                r = render_entry(rd, i, upper, a, e);
+                if (r < 0)
+                        return r;
+        }
+        r = blob_finish(&b, key);
+        if (r == -EBADMSG)
+                return blob_corrupt(rd, key, NULL);
+        return r;
+}
+
+static int render_setup(Render *rd) {
+        int r;
+
+        if (mkdirat(rd->dir_fd, "rootfs", 0755) < 0)
+                return NEG_ERRNO();
+        r = tree_claims_new(&rd->claims);
+        if (r < 0)
+                return r;
+        rd->whitelists = calloc(rd->n, sizeof(TreeWhitelist));
+        rd->whitelisted = calloc(rd->n, sizeof(bool));
+        if (!rd->whitelists || !rd->whitelisted)
+                return -ENOMEM;
+        for (size_t i = 0; i < rd->n; i++) {
+                const ImageManifest *m = rd->images[i].manifest;
+
+                r = tree_whitelist_init(&rd->whitelists[i], m->path_whitelist, m->n_path_whitelist);
+                if (r < 0)
+                        return error_detail_set(rd->error, -EBADMSG, "pathWhitelist",
+                                                "bad pathWhitelist in %s", rd->images[i].key);
+                rd->whitelisted[i] = rd->whitelists[i].n > 0;
+        }
+        rd->writer = archive_write_disk_new();
+        if (!rd->writer || archive_write_disk_set_options(rd->writer, extract_flags) != ARCHIVE_OK)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Runs with cwd = the tree dir. Directory modes and times are fixed up when the writer
+ * closes, after every image, so a read-only directory of one image can still receive the
+ * files of the next. */
+static int render_all(Render *rd) {
+        int r;
+
+        for (size_t i = 0; i < rd->n; i++) {
+                r = render_image(rd, i);
+                if (r < 0)
+                        return r;
+        }
+        if (archive_write_close(rd->writer) != ARCHIVE_OK)
+                return write_failure(rd, "rootfs");
+        r = restore_dir_times(rd);
+        if (r < 0)
+                return r;
+        if (!rd->manifest_written)
+                return error_detail_set(rd->error, -EBADMSG, "manifest", "image %s has no manifest",
+                                        rd->images[0].key);
+        return 0;
+}
+
+static int render_in(Render *rd, const char *dir) {
+        _cleanup_close_ int cwd = -EBADF;
+        int r;
+
+        rd->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rd->dir_fd < 0)
+                return NEG_ERRNO();
+        r = render_setup(rd);
+        if (r < 0)
+                return r;
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0)
+                return NEG_ERRNO();
+        if (fchdir(rd->dir_fd) < 0)
+                return NEG_ERRNO();
+        r = render_all(rd);
+        if (fchdir(cwd) < 0 && r >= 0)
+                r = NEG_ERRNO();
+        return r;
+}
+
+int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const char *dir,
+                       const RenderOptions *options, ErrorDetail *error) {
+        Render rd = { .store = s, .images = images, .n = n, .options = options, .dir_fd = -EBADF,
+                      .error = error };
+        int r;
+
+        if (n == 0 || n > TREE_IMAGES_MAX)
+                return -EINVAL;
+        if (options && options->uid_shift != 0 &&
+            (options->uid_count == 0 || options->uid_shift + options->uid_count < options->uid_shift))
+                return error_detail_set(error, -EINVAL, "uidShift", "bad id range %u+%u",
+                                        (unsigned) options->uid_shift, (unsigned) options->uid_count);
+        if (mkdir(dir, 0755) < 0)
+                return NEG_ERRNO();
+        r = render_in(&rd, dir);
+        render_done(&rd);
+        if (r < 0)
+                (void) tree_remove_dir(AT_FDCWD, dir);
+        return r;
+}
