@@ -167,10 +167,13 @@ int varlink_client_read(VarlinkClient *c, VarlinkReply *ret, uint64_t timeout_us
                         break;
                 if (c->wire.eof)
                         return -ECONNRESET;
-                r = varlink_wire_read(&c->wire);
-                if (r == -EAGAIN)
-                        r = wait_fd(c->wire.fd, POLLIN, deadline);
+                /* Nothing buffered: the reply is rarely there already, so wait first rather
+                 * than spend a read(2) on EAGAIN. */
+                r = wait_fd(c->wire.fd, POLLIN, deadline);
                 if (r < 0)
+                        return r;
+                r = varlink_wire_read(&c->wire);
+                if (r < 0 && r != -EAGAIN)
                         return r;
         }
         r = varlink_message_parse_reply(message, &parameters, &error, &continues);

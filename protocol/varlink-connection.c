@@ -311,6 +311,8 @@ static int call_send(VarlinkCall *call, json_object *parameters, const char *err
                 if (r == -EMSGSIZE)
                         return r;
                 if (r < 0) {
+                        /* The handler learns of the failure from us: no cancel on top. */
+                        call->finished = true;
                         connection_close(c);
                         return r;
                 }
@@ -322,6 +324,7 @@ static int call_send(VarlinkCall *call, json_object *parameters, const char *err
         if (continues && !call->oneway) {
                 r = varlink_wire_flush(&c->wire);
                 if (r < 0) {
+                        call->finished = true;
                         connection_close(c);
                         return r;
                 }

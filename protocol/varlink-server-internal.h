@@ -47,6 +47,7 @@ struct VarlinkServer {
         void *access_userdata;
         bool check_replies;
         bool shutting_down;
+        json_object *info;                    /* GetInfo's reply, built once per interface set */
 };
 
 /* Handles one parsed message of c. A negative return means a protocol violation: the caller

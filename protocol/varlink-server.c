@@ -93,6 +93,7 @@ VarlinkServer *varlink_server_free(VarlinkServer *s) {
                 varlink_interface_free(s->interfaces[i]);
         free(s->interfaces);
         free(s->uids);
+        json_object_put(s->info);
         free(s->vendor);
         free(s->product);
         free(s->version);
@@ -174,6 +175,8 @@ int varlink_server_add_interface(VarlinkServer *s, const char *idl, VarlinkIdlEr
         }
         s->interfaces = a;
         s->interfaces[s->n_interfaces++] = iface;
+        json_object_put(s->info);
+        s->info = NULL;
         qsort(s->interfaces, s->n_interfaces, sizeof(*s->interfaces), compare_interface);
         /* A partial failure leaves some methods registered; they answer MethodNotImplemented,
          * and the caller treats -ENOMEM as fatal anyway. */
@@ -511,14 +514,13 @@ int server_dispatch(VarlinkServer *s, VarlinkConnection *c, json_object *message
         return r < 0 && r != -ENOTCONN ? r : 0;
 }
 
-static int method_get_info(VarlinkCall *call, json_object *parameters, void *userdata) {
-        VarlinkServer *s = userdata;
+static json_object *build_info(const VarlinkServer *s) {
         _cleanup_json_ json_object *o = json_object_new_object();
         json_object *list = json_object_new_array();
 
         if (!o || !list || json_object_object_add(o, "interfaces", list) < 0) {
                 json_object_put(list);
-                return -ENOMEM;
+                return NULL;
         }
         json_object_object_add(o, "vendor", json_object_new_string(s->vendor));
         json_object_object_add(o, "product", json_object_new_string(s->product));
@@ -526,7 +528,19 @@ static int method_get_info(VarlinkCall *call, json_object *parameters, void *use
         json_object_object_add(o, "url", json_object_new_string(s->url));
         for (size_t i = 0; i < s->n_interfaces; i++)
                 json_object_array_add(list, json_object_new_string(s->interfaces[i]->name));
-        return varlink_call_reply(call, TAKE_PTR(o));
+        return TAKE_PTR(o);
+}
+
+/* The answer only changes with the interface set, and GetInfo is what peers poll. */
+static int method_get_info(VarlinkCall *call, json_object *parameters, void *userdata) {
+        VarlinkServer *s = userdata;
+
+        if (!s->info) {
+                s->info = build_info(s);
+                if (!s->info)
+                        return -ENOMEM;
+        }
+        return varlink_call_reply(call, json_object_get(s->info));
 }
 
 static int method_get_interface_description(VarlinkCall *call, json_object *parameters,

@@ -59,7 +59,8 @@ typedef int (*VarlinkMethod)(VarlinkCall *call, json_object *parameters, void *u
  * A refused call gets org.varlink.service.PermissionDenied. */
 typedef bool (*VarlinkAccessCheck)(const VarlinkPeer *peer, const char *method, void *userdata);
 
-/* Told when a call that a handler kept ends without its final reply (peer gone, server freed). */
+/* Told when a call that a handler kept ends without its final reply (peer gone, server freed).
+ * Not called when a reply function itself fails: its return value says so instead. */
 typedef void (*VarlinkCallCancel)(VarlinkCall *call, void *userdata);
 
 enum {
