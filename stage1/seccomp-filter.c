@@ -31,6 +31,13 @@ static bool group_known(const char *s) {
 }
 
 int errno_from_name(const char *name) {
+        /* Names glibc's strerrorname_np() never returns because they share a number. */
+        static const struct { const char *name; int value; } aliases[] = {
+                { "ENOTSUP", ENOTSUP }, { "EWOULDBLOCK", EWOULDBLOCK }, { "EDEADLOCK", EDEADLOCK },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(aliases); i++)
+                if (strcmp(name, aliases[i].name) == 0)
+                        return aliases[i].value;
         for (int e = 1; e < 4096; e++) {
                 const char *n = strerrorname_np(e);
                 if (n && strcmp(n, name) == 0)
@@ -100,7 +107,12 @@ int seccomp_spec_apply(const SeccompSpec *s) {
                 ctx = seccomp_init(s->mode == SECCOMP_MODE_RETAIN ? block : SCMP_ACT_ALLOW);
         if (!ctx)
                 return -ENOMEM;
-        if (s->mode == SECCOMP_MODE_RETAIN)
+        /* libseccomp would set no_new_privs itself; whether an app gets it is the
+         * no-new-privileges isolator's business (the caller sets it when needed). */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r < 0)
+                ;
+        else if (s->mode == SECCOMP_MODE_RETAIN)
                 r = add_set(ctx, SCMP_ACT_ALLOW, s->set);
         else if (set_has(s->set, "@appc.io/all"))
                 r = 0;
