@@ -26,14 +26,19 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 
 #include "cleanup.h"
 #include "tree-render.h"
 
 #define BLOB_BUFFER_SIZE (1024 * 1024)
 
+/* No ARCHIVE_EXTRACT_SECURE_SYMLINKS: it lstat()s and opens every component of every path
+ * (2.5x the cost of the extraction itself), and the claims make it redundant: a path is only
+ * written when each of its parents is a directory this render made (see tree-render.h), so
+ * no component can be a symlink. The test renders an image that tries. */
 static const int extract_flags =
-        ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+        ARCHIVE_EXTRACT_SECURE_NODOTDOT |
         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
         ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL;
 
@@ -525,43 +530,125 @@ int tree_remove_dir(int parent_fd, const char *name) {
 
 /* ---- extraction ---- */
 
-/* Reads a blob for libarchive and hashes every byte on the way, so one pass does both. There
- * is no skip callback: libarchive must read (and we hash) all of it. */
+/* Reads a blob for libarchive while a second thread hashes every byte read, so one pass
+ * does both and SHA-512 (slower than extraction on tmpfs) overlaps the file system work.
+ * The buffers form a ring: libarchive only uses the block it got last, and a slot is read
+ * into again only after the hasher is done with it. There is no skip callback: libarchive
+ * must read (and so we hash) all of the blob. */
+#define BLOB_SLOTS 4
+
 typedef struct BlobReader {
         int fd;
         EVP_MD_CTX *md;
-        uint8_t *buf;
+        uint8_t *buf[BLOB_SLOTS];
+        size_t size[BLOB_SLOTS];
+        pthread_t hasher;
+        bool hasher_started;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        uint64_t produced, hashed;   /* slots read, slots hashed */
+        bool eof, failed;
 } BlobReader;
 
+static void *blob_hasher(void *userdata) {
+        BlobReader *b = userdata;
+
+        pthread_mutex_lock(&b->lock);
+        for (;;) {
+                size_t slot;
+
+                while (b->hashed == b->produced && !b->eof)
+                        pthread_cond_wait(&b->changed, &b->lock);
+                if (b->hashed == b->produced)
+                        break;
+                slot = b->hashed % BLOB_SLOTS;
+                pthread_mutex_unlock(&b->lock);
+                if (EVP_DigestUpdate(b->md, b->buf[slot], b->size[slot]) != 1)
+                        b->failed = true;
+                pthread_mutex_lock(&b->lock);
+                b->hashed++;
+                pthread_cond_broadcast(&b->changed);
+        }
+        pthread_mutex_unlock(&b->lock);
+        return NULL;
+}
+
+static int blob_reader_init(BlobReader *b) {
+        b->md = EVP_MD_CTX_new();
+        if (!b->md || EVP_DigestInit_ex(b->md, EVP_sha512(), NULL) != 1)
+                return -ENOMEM;
+        for (size_t i = 0; i < BLOB_SLOTS; i++) {
+                b->buf[i] = malloc(BLOB_BUFFER_SIZE);
+                if (!b->buf[i])
+                        return -ENOMEM;
+        }
+        pthread_mutex_init(&b->lock, NULL);
+        pthread_cond_init(&b->changed, NULL);
+        if (pthread_create(&b->hasher, NULL, blob_hasher, b) != 0) {
+                pthread_cond_destroy(&b->changed);
+                pthread_mutex_destroy(&b->lock);
+                return -EAGAIN;
+        }
+        b->hasher_started = true;
+        return 0;
+}
+
+/* Stops the hasher after what was read so far; true when it hashed all of it. */
+static bool blob_reader_stop(BlobReader *b) {
+        if (!b->hasher_started)
+                return false;
+        pthread_mutex_lock(&b->lock);
+        b->eof = true;
+        pthread_cond_broadcast(&b->changed);
+        pthread_mutex_unlock(&b->lock);
+        pthread_join(b->hasher, NULL);
+        pthread_cond_destroy(&b->changed);
+        pthread_mutex_destroy(&b->lock);
+        b->hasher_started = false;
+        return !b->failed;
+}
+
 static void blob_reader_done(BlobReader *b) {
+        (void) blob_reader_stop(b);
         if (b->fd >= 0)
                 close(b->fd);
         EVP_MD_CTX_free(b->md);
-        free(b->buf);
+        for (size_t i = 0; i < BLOB_SLOTS; i++)
+                free(b->buf[i]);
 }
 
-static ssize_t blob_read_some(BlobReader *b) {
+/* Reads the next block into the ring and hands it to the hasher; returns its slot's size. */
+static ssize_t blob_read_some(BlobReader *b, const void **ret) {
+        size_t slot = b->produced % BLOB_SLOTS;
         ssize_t n;
 
+        pthread_mutex_lock(&b->lock);
+        while (b->produced - b->hashed >= BLOB_SLOTS)
+                pthread_cond_wait(&b->changed, &b->lock);
+        pthread_mutex_unlock(&b->lock);
         do
-                n = read(b->fd, b->buf, BLOB_BUFFER_SIZE);
+                n = read(b->fd, b->buf[slot], BLOB_BUFFER_SIZE);
         while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return NEG_ERRNO();
-        if (n > 0 && EVP_DigestUpdate(b->md, b->buf, (size_t) n) != 1)
-                return -EIO;
+        if (n <= 0)
+                return n < 0 ? NEG_ERRNO() : 0;
+        b->size[slot] = (size_t) n;
+        pthread_mutex_lock(&b->lock);
+        b->produced++;
+        pthread_cond_broadcast(&b->changed);
+        pthread_mutex_unlock(&b->lock);
+        if (ret)
+                *ret = b->buf[slot];
         return n;
 }
 
 static la_ssize_t blob_read(struct archive *a, void *userdata, const void **ret) {
         BlobReader *b = userdata;
-        ssize_t n = blob_read_some(b);
+        ssize_t n = blob_read_some(b, ret);
 
         if (n < 0) {
                 archive_set_error(a, (int) -n, "reading the blob: %s", strerror((int) -n));
                 return -1;
         }
-        *ret = b->buf;
         return n;
 }
 
@@ -572,10 +659,12 @@ static int blob_finish(BlobReader *b, const char *key) {
         unsigned len = 0;
         ssize_t n;
 
-        while ((n = blob_read_some(b)) > 0)
+        while ((n = blob_read_some(b, NULL)) > 0)
                 ;
         if (n < 0)
                 return (int) n;
+        if (!blob_reader_stop(b))
+                return -EIO;
         if (EVP_DigestFinal_ex(b->md, digest, &len) != 1 || len < (IMAGE_KEY_LEN - 7) / 2)
                 return -EIO;
         for (size_t i = 0; i < (IMAGE_KEY_LEN - 7) / 2; i++)
@@ -841,10 +930,11 @@ static int render_image(Render *rd, size_t i) {
         if (r < 0)
                 return error_detail_set(rd->error, r, key, "cannot open the blob of %s: %s", key,
                                         strerror(-r));
-        b.md = EVP_MD_CTX_new();
-        b.buf = malloc(BLOB_BUFFER_SIZE);
+        r = blob_reader_init(&b);
+        if (r < 0)
+                return r;
         a = archive_read_new();
-        if (!b.md || !b.buf || !a || EVP_DigestInit_ex(b.md, EVP_sha512(), NULL) != 1)
+        if (!a)
                 return -ENOMEM;
         if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
             archive_read_open(a, &b, NULL, blob_read, NULL) != ARCHIVE_OK)
