@@ -48,6 +48,10 @@ typedef struct ImageImportOptions {
 } ImageImportOptions;
 
 #define IMAGE_SIZE_MAX_DEFAULT (8ULL * 1024 * 1024 * 1024)
+/* At most this many IDs are reported for an ambiguous prefix. */
+#define IMAGE_STORE_MATCHES_MAX 32
+/* image_store_list refuses with -E2BIG to return more images than this. */
+#define IMAGE_STORE_LIST_MAX 100000
 
 typedef void (*ImageImportProgress)(uint64_t bytes_read, uint64_t bytes_total, void *userdata);
 
@@ -57,16 +61,26 @@ ImageStore *image_store_free(ImageStore *s);
 const char *image_store_path(const ImageStore *s);   /* <data>/images */
 
 /* Imports the ACI read from fd: a tar, plain or compressed (gzip, bzip2, xz, zstd). One pass
- * over the input decompresses, hashes and writes the blob. Returns 0 when the image was
- * stored now, 1 when it was stored already (nothing changed), -EBADMSG with *error for a
- * refused image (nothing is left behind), -EFBIG over size_max, or another negative errno.
- * progress (may be NULL) is called now and then with the input bytes read so far. */
+ * over the input decompresses, hashes, writes and checks the blob (image-import.h lists what
+ * is refused). Returns 0 when the image was stored now, 1 when it was stored already (nothing
+ * changed, not even the last-use time: call image_store_touch for that), -EBADMSG with
+ * *error for a refused image (nothing is left behind), -EFBIG over size_max, or another
+ * negative errno. A refusal of the tar has the archive path in error->field ("" for the
+ * stream as a whole); a refusal of the manifest's content has "manifest:" + its JSON path
+ * ("manifest:labels[1].name", "manifest:" for the whole manifest). progress (may be NULL) is
+ * called after each read of the input with the input bytes read so far and the file's size
+ * (0 when fd is not a regular file). *ret (may be NULL) gets the stored image; after a 1,
+ * with its first import time. */
 int image_store_import(ImageStore *s, int fd, const ImageImportOptions *options,
                        ImageImportProgress progress, void *userdata, ImageInfo *ret,
                        ErrorDetail *error);
 
 /* -ENOENT when nothing matches, -ENOTUNIQ when an ID prefix matches several images (then
- * *ret_matches, if not NULL, gets the NULL-terminated keys), -EINVAL for a malformed ref. */
+ * *ret_matches, if not NULL, gets their full IDs, NULL-terminated, at most
+ * IMAGE_STORE_MATCHES_MAX), -EINVAL for a malformed ref: both or neither of id and name, an
+ * ID prefix shorter than "sha512-" + 2 hex digits, longer than a full ID or not lowercase hex,
+ * a name that is not an ACIdentifier. An ID prefix longer than a key must still be a prefix
+ * of the full ID. Of the images of a name that carry all the labels the newest import wins. */
 int image_store_resolve(ImageStore *s, const ImageRef *ref, ImageInfo *ret, char ***ret_matches);
 int image_store_get(ImageStore *s, const char *key, ImageInfo *ret);
 /* Images whose name starts with name_prefix (NULL: all) and that carry all the labels. */

@@ -1,0 +1,513 @@
+/* ImageImport; see image-import.h. Two libarchive readers are chained: "raw" reads the input
+ * through the decompression filters and yields the uncompressed bytes; "tar" reads those
+ * bytes through a callback (tar_read) that first hashes and writes them. The tar reader
+ * drives the pass; whatever follows the end of the tar is drained the same way, so the hash
+ * and the blob always cover the whole uncompressed stream. Blocks are passed by pointer
+ * (libarchive keeps a block valid until the next read), so no byte is copied by us.
+ * Errors of our own (read, write, size) are kept in Pass.error, because libarchive reports
+ * them to its caller only as ARCHIVE_FATAL. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "image-import.h"
+
+typedef struct Pass {
+        int in_fd;
+        int out_fd;
+        struct archive *raw;
+        struct archive *tar;
+        EVP_MD_CTX *md;
+        void *in_buf;
+        uint64_t bytes_read;
+        uint64_t bytes_total;
+        uint64_t size;
+        uint64_t size_max;
+        ImageImportProgress progress;
+        void *userdata;
+        bool raw_eof;
+        int error;                  /* our first error, 0 if none */
+        ErrorDetail *detail;
+
+        /* The tar check's state. */
+        void *symlinks;             /* tsearch tree of canonical symlink paths */
+        size_t symlink_bytes;
+        bool allow_device_nodes;
+        bool have_rootfs;
+        char *manifest;
+        size_t manifest_size;
+} Pass;
+
+void image_import_result_clear(ImageImportResult *r) {
+        free(r->manifest);
+        *r = (ImageImportResult) {};
+}
+
+/* Records our first error (with its detail) and returns it. */
+static int pass_fail(Pass *p, int r, const char *field, const char *reason) {
+        if (p->error == 0) {
+                p->error = r;
+                error_detail_set(p->detail, r, field, "%s", reason);
+        }
+        return p->error;
+}
+
+static ssize_t input_read(struct archive *a, void *userdata, const void **ret) {
+        Pass *p = userdata;
+        ssize_t n;
+
+        do
+                n = read(p->in_fd, p->in_buf, IMAGE_IMPORT_BUFFER_SIZE);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                pass_fail(p, NEG_ERRNO(), "", "cannot read the image file");
+                archive_set_error(a, -p->error, "read failed");
+                return -1;
+        }
+        p->bytes_read += (uint64_t) n;
+        if (p->progress)
+                p->progress(p->bytes_read, p->bytes_total, p->userdata);
+        *ret = p->in_buf;
+        return n;
+}
+
+static int write_all(int fd, const void *buf, size_t size) {
+        const char *s = buf;
+
+        while (size > 0) {
+                ssize_t n = write(fd, s, size);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return NEG_ERRNO();
+                if (n == 0)
+                        return -EIO;
+                s += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+/* One block of the uncompressed stream: bounded, hashed, written. */
+static int consume(Pass *p, const void *buf, size_t size) {
+        char reason[128];
+        int r;
+
+        if (size > p->size_max - p->size) {
+                snprintf(reason, sizeof(reason), "larger than %" PRIu64 " bytes uncompressed",
+                         p->size_max);
+                return pass_fail(p, -EFBIG, "", reason);
+        }
+        p->size += size;
+        if (EVP_DigestUpdate(p->md, buf, size) != 1)
+                return pass_fail(p, -ENOMEM, "", "cannot hash");
+        r = write_all(p->out_fd, buf, size);
+        if (r < 0)
+                return pass_fail(p, r, "", "cannot write the blob");
+        return 0;
+}
+
+/* The next uncompressed block, consumed: 1 with *ret and *ret_size, 0 at the end, or < 0. */
+static int raw_next(Pass *p, const void **ret, size_t *ret_size) {
+        for (;;) {
+                const void *buf;
+                size_t size;
+                int64_t offset;
+                int r;
+
+                if (p->raw_eof)
+                        return 0;
+                r = archive_read_data_block(p->raw, &buf, &size, &offset);
+                if (r == ARCHIVE_EOF) {
+                        p->raw_eof = true;
+                        return 0;
+                }
+                if (r < ARCHIVE_WARN) {
+                        char reason[256];
+
+                        snprintf(reason, sizeof(reason), "cannot decompress: %s",
+                                 archive_error_string(p->raw) ?: "unknown error");
+                        return pass_fail(p, -EBADMSG, "", reason);
+                }
+                if (size == 0)
+                        continue;
+                r = consume(p, buf, size);
+                if (r < 0)
+                        return r;
+                *ret = buf;
+                *ret_size = size;
+                return 1;
+        }
+}
+
+static ssize_t tar_read(struct archive *a, void *userdata, const void **ret) {
+        Pass *p = userdata;
+        size_t size = 0;
+        int r;
+
+        r = raw_next(p, ret, &size);
+        if (r < 0) {
+                archive_set_error(a, -r, "reading the uncompressed stream failed");
+                return -1;
+        }
+        return r == 0 ? 0 : (ssize_t) size;
+}
+
+static int drain(Pass *p) {
+        const void *buf;
+        size_t size;
+        int r;
+
+        while ((r = raw_next(p, &buf, &size)) > 0)
+                ;
+        return r;
+}
+
+static int pass_refuse(Pass *p, const char *path, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int pass_refuse(Pass *p, const char *path, const char *format, ...) {
+        char reason[512];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(reason, sizeof(reason), format, ap);
+        va_end(ap);
+        return pass_fail(p, -EBADMSG, path, reason);
+}
+
+/* The path without "." and empty components, in *ret (malloc'd). -EBADMSG for an absolute
+ * path or a ".." component. */
+static int canonicalize(Pass *p, const char *field, const char *path, char **ret) {
+        _cleanup_free_ char *c = NULL;
+        size_t n = 0;
+
+        if (path[0] == '/')
+                return pass_refuse(p, field, "absolute path %s", path);
+        if (strlen(path) >= PATH_MAX)
+                return pass_refuse(p, field, "%s", "path too long");
+        c = malloc(strlen(path) + 1);
+        if (!c)
+                return -ENOMEM;
+        for (const char *s = path; *s;) {
+                size_t len = strcspn(s, "/");
+
+                if (len == 2 && s[0] == '.' && s[1] == '.')
+                        return pass_refuse(p, field, "path contains '..': %s", path);
+                if (len > 0 && !(len == 1 && s[0] == '.')) {
+                        if (n > 0)
+                                c[n++] = '/';
+                        memcpy(c + n, s, len);
+                        n += len;
+                }
+                s += len;
+                s += strspn(s, "/");
+        }
+        c[n] = 0;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(a, b);
+}
+
+static bool is_symlink(Pass *p, const char *path) {
+        return tfind(path, &p->symlinks, cmp_str) != NULL;
+}
+
+/* The symlink that a proper prefix of path names, or NULL. path is scratch: restored. */
+static const char *symlink_above(Pass *p, char *path) {
+        if (!p->symlinks)
+                return NULL;
+        for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
+                void *found;
+
+                *s = 0;
+                found = tfind(path, &p->symlinks, cmp_str);
+                *s = '/';
+                if (found)
+                        return *(const char **) found;
+        }
+        return NULL;
+}
+
+static int remember_symlink(Pass *p, const char *field, const char *path) {
+        char *copy;
+        void *node;
+
+        if (is_symlink(p, path))
+                return 0;
+        if (p->symlink_bytes + strlen(path) + 1 > IMAGE_IMPORT_SYMLINK_BYTES_MAX)
+                return pass_refuse(p, field, "%s", "too many symlinks");
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        node = tsearch(copy, &p->symlinks, cmp_str);
+        if (!node) {
+                free(copy);
+                return -ENOMEM;
+        }
+        p->symlink_bytes += strlen(path) + 1;
+        return 0;
+}
+
+static bool is_under_rootfs(const char *canonical) {
+        return strncmp(canonical, "rootfs/", 7) == 0;
+}
+
+static int check_hardlink(Pass *p, const char *field, const char *path, const char *target) {
+        _cleanup_free_ char *c = NULL;
+        const char *through;
+        int r;
+
+        r = canonicalize(p, field, target, &c);
+        if (r < 0)
+                return r;
+        if (!is_under_rootfs(c))
+                return pass_refuse(p, field, "hard link out of rootfs/ to %s", target);
+        through = symlink_above(p, c);
+        if (through)
+                return pass_refuse(p, field, "hard link through the symlink %s", through);
+        /* A hard link to a symlink is a symlink too. */
+        if (is_symlink(p, c))
+                return remember_symlink(p, field, path);
+        return 0;
+}
+
+static int check_type(Pass *p, struct archive_entry *e, const char *field, const char *path) {
+        switch (archive_entry_filetype(e)) {
+        case AE_IFREG:
+        case AE_IFDIR:
+        case AE_IFIFO:
+                return 0;
+        case AE_IFLNK:
+                return remember_symlink(p, field, path);
+        case AE_IFCHR:
+        case AE_IFBLK:
+                if (p->allow_device_nodes)
+                        return 0;
+                return pass_refuse(p, field, "%s", "device node (not allowed)");
+        default:
+                return pass_refuse(p, field, "%s", "unsupported entry type");
+        }
+}
+
+static int read_manifest(Pass *p, struct archive_entry *e, const char *field) {
+        char reason[128];
+        size_t n = 0;
+
+        if (archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFREG)
+                return pass_refuse(p, field, "%s", "manifest is not a regular file");
+        if (p->manifest)
+                return pass_refuse(p, field, "%s", "more than one manifest");
+        snprintf(reason, sizeof(reason), "manifest larger than %u bytes", IMAGE_MANIFEST_SIZE_MAX);
+        if (archive_entry_size(e) < 0 || archive_entry_size(e) > IMAGE_MANIFEST_SIZE_MAX)
+                return pass_fail(p, -EBADMSG, "manifest", reason);
+        p->manifest = malloc((size_t) archive_entry_size(e) + 1);
+        if (!p->manifest)
+                return -ENOMEM;
+        for (;;) {
+                la_ssize_t k = archive_read_data(p->tar, p->manifest + n,
+                                                 (size_t) archive_entry_size(e) - n + 1);
+                if (k < 0)
+                        return p->error ?: pass_refuse(p, field, "cannot read the manifest: %s",
+                                                       archive_error_string(p->tar) ?: "");
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > (size_t) archive_entry_size(e))
+                        return pass_refuse(p, field, "%s", "manifest longer than its header says");
+        }
+        p->manifest[n] = 0;
+        p->manifest_size = n;
+        return 0;
+}
+
+static int check_path(Pass *p, struct archive_entry *e, const char *field, char *path) {
+        const char *through;
+
+        if (strcmp(path, "rootfs") == 0) {
+                if (archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFDIR)
+                        return pass_refuse(p, field, "%s", "rootfs is not a directory");
+                p->have_rootfs = true;
+                return 0;
+        }
+        if (!is_under_rootfs(path))
+                return pass_refuse(p, field, "%s", "entry outside manifest and rootfs/");
+        through = symlink_above(p, path);
+        if (through)
+                return pass_refuse(p, field, "write through the symlink %s", through);
+        p->have_rootfs = true;
+        if (archive_entry_hardlink(e))
+                return check_hardlink(p, field, path, archive_entry_hardlink(e));
+        return check_type(p, e, field, path);
+}
+
+static int check_entry(Pass *p, struct archive_entry *e) {
+        _cleanup_free_ char *path = NULL;
+        const char *field = archive_entry_pathname(e);
+        int r;
+
+        if (!field)
+                return pass_refuse(p, "", "%s", "entry without a readable name");
+        r = canonicalize(p, field, field, &path);
+        if (r < 0)
+                return r;
+        if (path[0] == 0) {
+                /* "." or "./": the archive's own top directory. */
+                if (archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e))
+                        return 0;
+                return pass_refuse(p, field, "%s", "entry without a name");
+        }
+        if (strcmp(path, "manifest") == 0)
+                return read_manifest(p, e, field);
+        return check_path(p, e, field, path);
+}
+
+static int check_tar(Pass *p) {
+        struct archive_entry *e;
+        int r;
+
+        for (;;) {
+                r = archive_read_next_header(p->tar, &e);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (r < ARCHIVE_WARN)
+                        return p->error ?: pass_refuse(p, "", "not a valid tar archive: %s",
+                                                       archive_error_string(p->tar) ?: "");
+                r = check_entry(p, e);
+                if (r < 0)
+                        return r;
+        }
+        if (!p->manifest)
+                return pass_refuse(p, "manifest", "%s", "the image has no manifest");
+        if (!p->have_rootfs)
+                return pass_refuse(p, "rootfs", "%s", "the image has no rootfs");
+        return 0;
+}
+
+/* The decompressing reader, with its input open and its one "raw" entry started. */
+static int open_raw(Pass *p) {
+        struct archive_entry *e;
+
+        p->raw = archive_read_new();
+        if (!p->raw)
+                return -ENOMEM;
+        /* Only filters that libarchive runs itself: an ARCHIVE_WARN here means it would run
+         * an external program, which a daemon must not do for untrusted input. */
+        if (archive_read_support_filter_gzip(p->raw) != ARCHIVE_OK ||
+            archive_read_support_filter_bzip2(p->raw) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(p->raw) != ARCHIVE_OK ||
+            archive_read_support_filter_zstd(p->raw) != ARCHIVE_OK ||
+            archive_read_support_format_raw(p->raw) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        if (archive_read_open(p->raw, p, NULL, input_read, NULL) != ARCHIVE_OK ||
+            archive_read_next_header(p->raw, &e) < ARCHIVE_WARN) {
+                if (p->error)
+                        return p->error;
+                if (p->bytes_read == 0)
+                        return pass_refuse(p, "", "%s", "the image file is empty");
+                return pass_refuse(p, "", "cannot read the image: %s",
+                                   archive_error_string(p->raw) ?: "");
+        }
+        return 0;
+}
+
+static int open_tar(Pass *p) {
+        p->tar = archive_read_new();
+        if (!p->tar)
+                return -ENOMEM;
+        if (archive_read_support_format_tar(p->tar) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        if (archive_read_open(p->tar, p, NULL, tar_read, NULL) != ARCHIVE_OK)
+                return p->error ?: pass_refuse(p, "", "not a tar archive: %s",
+                                               archive_error_string(p->tar) ?: "");
+        return 0;
+}
+
+static void pass_done(Pass *p) {
+        if (p->tar)
+                archive_read_free(p->tar);
+        if (p->raw)
+                archive_read_free(p->raw);
+        EVP_MD_CTX_free(p->md);
+        free(p->in_buf);
+        tdestroy(p->symlinks, free);
+        free(p->manifest);
+}
+
+static int pass_init(Pass *p, int in_fd, int out_fd, const ImageImportOptions *options) {
+        struct stat st;
+
+        p->in_fd = in_fd;
+        p->out_fd = out_fd;
+        p->size_max = options && options->size_max ? options->size_max : IMAGE_SIZE_MAX_DEFAULT;
+        p->allow_device_nodes = options && options->allow_device_nodes;
+        if (fstat(in_fd, &st) < 0)
+                return NEG_ERRNO();
+        if (S_ISREG(st.st_mode))
+                p->bytes_total = (uint64_t) st.st_size;
+        p->in_buf = malloc(IMAGE_IMPORT_BUFFER_SIZE);
+        p->md = EVP_MD_CTX_new();
+        if (!p->in_buf || !p->md)
+                return -ENOMEM;
+        if (EVP_DigestInit_ex(p->md, EVP_sha512(), NULL) != 1)
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+static int pass_run(Pass *p, ImageImportResult *ret) {
+        unsigned len = 0;
+        int r;
+
+        r = open_raw(p);
+        if (r >= 0)
+                r = open_tar(p);
+        if (r >= 0)
+                r = check_tar(p);
+        if (r >= 0)
+                r = drain(p);
+        if (r < 0)
+                return r;
+        if (EVP_DigestFinal_ex(p->md, ret->digest, &len) != 1 || len != sizeof(ret->digest))
+                return -EIO;
+        ret->size = p->size;
+        ret->manifest = TAKE_PTR(p->manifest);
+        ret->manifest_size = p->manifest_size;
+        return 0;
+}
+
+int image_import_stream(int in_fd, int out_fd, const ImageImportOptions *options,
+                        ImageImportProgress progress, void *userdata, ImageImportResult *ret,
+                        ErrorDetail *error) {
+        Pass p = {
+                .progress = progress,
+                .userdata = userdata,
+                .detail = error,
+        };
+        ImageImportResult result = {};
+        int r;
+
+        r = pass_init(&p, in_fd, out_fd, options);
+        if (r >= 0)
+                r = pass_run(&p, &result);
+        pass_done(&p);
+        if (r < 0)
+                return r;
+        *ret = result;
+        return 0;
+}
