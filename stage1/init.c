@@ -76,7 +76,8 @@ static int write_report(Run *run, const char *name, const char *report) {
         for (const char *l = report; l && *l; ) {
                 const char *end = strchr(l, '\n'), *ign = strstr(l, "\tignored\t");
                 if (ign && ign < end)
-                        log_warning("%s: isolator %.*s", name, (int) (end - l), l);
+                        log_warning("%s: isolator %.*s ignored: %.*s", name, (int) (ign - l), l,
+                                    (int) (end - ign - 9), ign + 9);
                 l = end + 1;
         }
         return write_file_atomic_at(dir, name, report ? report : "", report ? strlen(report) : 0, 0644);
