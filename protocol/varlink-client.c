@@ -104,7 +104,8 @@ static uint64_t deadline_after(uint64_t timeout_usec) {
         return timeout_usec >= UINT64_MAX - now ? UINT64_MAX : now + timeout_usec;
 }
 
-/* Waits for events until the deadline: 0 when ready, -ETIMEDOUT otherwise. */
+/* Waits for events until the deadline: 0 when ready, -ETIMEDOUT otherwise. Looks at least
+ * once, so a deadline already past (a zero timeout) still sees what is ready now. */
 static int wait_fd(int fd, short events, uint64_t deadline) {
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = events };
@@ -112,9 +113,8 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
 
                 if (deadline != UINT64_MAX) {
                         uint64_t now = now_usec();
-                        if (now >= deadline)
-                                return -ETIMEDOUT;
-                        ms = (int) ((deadline - now + 999) / 1000);
+
+                        ms = now >= deadline ? 0 : (int) ((deadline - now + 999) / 1000);
                         if (ms < 0)
                                 ms = INT32_MAX;
                 }
@@ -123,6 +123,8 @@ static int wait_fd(int fd, short events, uint64_t deadline) {
                         return NEG_ERRNO();
                 if (r > 0)
                         return 0;
+                if (r == 0 && ms == 0)
+                        return -ETIMEDOUT;
         }
 }
 
