@@ -471,6 +471,22 @@ if expect_rc 0 && expect_out '^nameserver 192.0.2.53$' && expect_out '^192.0.2.1
         else pass; fi
 fi
 
+CASE="oom-score-adj"
+new_pod oom a
+write_manifest "$(app_json a '["/bin/sh","-c","echo adj=$(cat /proc/self/oom_score_adj)"]' '"isolators":[{"name":"os/linux/oom-score-adj","value":500}]')"
+run_pod --net=host "$UUID"
+expect_rc 0 && expect_out '^adj=500$' && pass
+
+CASE="exec not found"
+new_pod noexec a b
+write_manifest "$(app_json a '["no-such-program"]'),$(app_json b '["/bin/sh","-c","exit 0"]')"
+run_pod --net=host "$UUID"
+if expect_rc 254 && expect_out 'exec no-such-program'; then
+        if [ "$(status_of a)/$(status_of b)" != 254/0 ] || [ -e "$POD/stage1/rootfs/rkt/status/a-started" ]; then
+                fail "statuses $(status_of a)/$(status_of b)"
+        else pass; fi
+fi
+
 CASE="stage1.aci manifest"
 m=$(tar -xOf "$STAGE1_ACI" manifest)
 ok=1
