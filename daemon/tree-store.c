@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 
@@ -272,6 +273,18 @@ static int get_locked(ImageStore *s, const TreeImage *images, size_t n, int tree
         return tree_info_fill(trees_fd, trees_path, id, ret);
 }
 
+/* A rendered tree uses its images: their last-use time moves, as rkt's ReadStream does it.
+ * Best effort: a busy index must not fail a render that succeeded. */
+static void touch_images(ImageStore *s, const TreeImage *images, size_t n) {
+        struct timespec ts;
+        uint64_t now;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        for (size_t i = 0; i < n; i++)
+                (void) image_store_touch(s, images[i].key, now);
+}
+
 static int get_images(ImageStore *s, const TreeImage *images, size_t n, TreeInfo *ret,
                       ErrorDetail *error) {
         _cleanup_close_ int trees_fd = -EBADF, lock = -EBADF;
@@ -293,8 +306,8 @@ static int get_images(ImageStore *s, const TreeImage *images, size_t n, TreeInfo
         if (lock < 0)
                 return lock;
         r = get_locked(s, images, n, trees_fd, trees_path, id, ret, error);
-        for (size_t i = 0; r >= 0 && i < n; i++)
-                (void) image_store_touch(s, images[i].key, 0);
+        if (r >= 0)
+                touch_images(s, images, n);
         return r;
 }
 
