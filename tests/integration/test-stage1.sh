@@ -22,7 +22,11 @@ PASSED=0
 trap 'cleanup' EXIT
 
 cleanup() {
-        # Pods are gone by now; detach anything a failed run left mounted, then remove.
+        # Pods are gone by now: gc them (cgroups), detach anything a failed run left
+        # mounted, then remove.
+        for u in "$WORK"/*/uuid; do
+                [ -f "$u" ] && (cd "${u%/uuid}" && ./stage1/rootfs/gc "$(cat uuid)") >/dev/null 2>&1
+        done
         grep -o " $WORK[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
                 umount -l "$m" 2>/dev/null
         done
@@ -63,6 +67,7 @@ new_pod() {
         UUID=$(new_uuid)
         mkdir -p "$POD/stage1"
         tar -xf "$STAGE1_ACI" -C "$POD/stage1"
+        echo "$UUID" > "$POD/uuid"
         for app in "$@"; do
                 mkdir -p "$POD/stage1/rootfs/opt/stage2/$app"
                 cp -a "$BASE" "$POD/stage1/rootfs/opt/stage2/$app/rootfs"
