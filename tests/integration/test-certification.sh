@@ -25,6 +25,8 @@ fi
 SERVER_PID=
 stop_server_on_exit() {
         local rc=$?
+        # errexit must not cut the trap short before cleanup (which reads $? for the verdict).
+        set +e
         if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
                 kill -KILL "$SERVER_PID" 2>/dev/null || true
                 wait "$SERVER_PID" 2>/dev/null || true
