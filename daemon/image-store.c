@@ -334,6 +334,9 @@ static int parse_manifest(const ImageImportResult *res, ImageManifest **ret, Err
         ErrorDetail d = {};
         int r;
 
+        /* The index keeps it as a C string. */
+        if (strlen(res->manifest) != res->manifest_size)
+                return error_detail_set(error, -EBADMSG, "manifest:", "contains a NUL byte");
         r = image_manifest_parse(ret, res->manifest, res->manifest_size, &d);
         if (r == -ENOMEM)
                 return r;

@@ -32,6 +32,7 @@ typedef struct Entry {
         const char *path;
         unsigned type;          /* AE_IFREG when 0 */
         const char *data;       /* a regular file's content */
+        size_t len;             /* its length, when not strlen(data) */
         uint64_t zeros;         /* or this many zero bytes */
         const char *link;       /* a symlink's target */
         const char *hardlink;   /* makes the entry a hard link to this path */
@@ -103,7 +104,7 @@ static const char *fixture_file(Fixture *f, const char *suffix) {
 static void write_entry(struct archive *a, const Entry *en) {
         struct archive_entry *e = archive_entry_new();
         unsigned type = en->type ?: AE_IFREG;
-        uint64_t size = en->data ? strlen(en->data) : en->zeros;
+        uint64_t size = en->len ?: en->data ? strlen(en->data) : en->zeros;
 
         archive_entry_set_pathname(e, en->path);
         archive_entry_set_mtime(e, 1700000000, 0);
@@ -339,6 +340,7 @@ static const BadCase bad_cases[] = {
         { "rootfs symlink", { M, L("rootfs", "/") }, "rootfs" },
         { "rootfs file", { M, F("rootfs", "x") }, "rootfs" },
         { "manifest not json", { F("manifest", "{"), R }, "manifest:" },
+        { "manifest with NUL", { { .path = "manifest", .data = "{}\0", .len = 3 }, R }, "manifest:" },
         { "manifest without acKind",
           { { "manifest", .data = "{\"acVersion\":\"0.8.11\",\"name\":\"a\"}" }, R },
           "manifest:acKind" },
