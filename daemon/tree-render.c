@@ -851,6 +851,25 @@ static int remember_dir_times(Render *rd, struct archive_entry *e, const char *p
         return 0;
 }
 
+/* Directories that no image has an entry for (parents implied by deeper paths) are made by
+ * libarchive with the process umask; give them what rkt's MkdirAll gives: 0755, owned by the
+ * (shifted) root. */
+static int fix_implicit_dirs(Render *rd) {
+        uid_t root = rd->options ? rd->options->uid_shift : 0;
+
+        for (size_t i = 0; i < rd->claims->n_slots; i++) {
+                const ClaimSlot *c = &rd->claims->slots[i];
+
+                if (!c->path || c->claim != TREE_CLAIM_IMPLICIT_DIR)
+                        continue;
+                if (fchmodat(rd->dir_fd, c->path, 0755, 0) < 0 ||
+                    fchownat(rd->dir_fd, c->path, root, root, AT_SYMLINK_NOFOLLOW) < 0)
+                        return error_detail_set(rd->error, NEG_ERRNO(), c->path,
+                                                "cannot set the mode of an implied directory: %m");
+        }
+        return 0;
+}
+
 /* Every component of these paths is a directory this render made, so nothing is followed. */
 static int restore_dir_times(Render *rd) {
         for (size_t i = 0; i < rd->n_dir_times; i++)
@@ -993,7 +1012,9 @@ static int render_all(Render *rd) {
         }
         if (archive_write_close(rd->writer) != ARCHIVE_OK)
                 return write_failure(rd, "rootfs");
-        r = restore_dir_times(rd);
+        r = fix_implicit_dirs(rd);
+        if (r >= 0)
+                r = restore_dir_times(rd);
         if (r < 0)
                 return r;
         if (!rd->manifest_written)
