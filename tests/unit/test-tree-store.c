@@ -516,6 +516,19 @@ static void assert_stat(const char *dir, const char *path, mode_t mode, unsigned
                 fail_msg("%s: mtime %lld", path, (long long) st.st_mtim.tv_sec);
 }
 
+static void assert_stat_any_time(const char *dir, const char *path, mode_t mode, unsigned uid,
+                                 unsigned gid) {
+        char full[4400];
+        struct stat st;
+
+        snprintf(full, sizeof(full), "%s/%s", dir, path);
+        if (lstat(full, &st) < 0)
+                fail_msg("%s: %m", full);
+        if (st.st_mode != mode || st.st_uid != uid || st.st_gid != gid)
+                fail_msg("%s: mode 0%o %u:%u, want 0%o %u:%u", path, st.st_mode, st.st_uid,
+                         st.st_gid, mode, uid, gid);
+}
+
 static void assert_content(const char *dir, const char *path, const char *content) {
         char full[4400];
         _cleanup_free_ char *got = NULL;
@@ -877,6 +890,102 @@ static void test_uid_shift(void **state) {
         assert_int_equal(lstat(dir, &st), -1);
 }
 
+/* The images of tests/images, built next to this binary's directory by the build. */
+static bool images_dir(char *buf, size_t size) {
+        char self[2048];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        struct stat st;
+
+        if (n <= 0)
+                return false;
+        self[n] = 0;
+        *strrchr(self, '/') = 0;
+        if ((size_t) snprintf(buf, size, "%s/../images/ids.tsv", self) >= size || stat(buf, &st) < 0)
+                return false;
+        *strrchr(buf, '/') = 0;
+        return true;
+}
+
+static void import_file(Ctx *ctx, const char *dir, const char *name, char key[IMAGE_KEY_LEN + 1]) {
+        char path[4400];
+        ImageInfo info = {};
+        ErrorDetail error = {};
+        int fd, r;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        r = image_store_import(ctx->store, fd, NULL, NULL, NULL, &info, &error);
+        close(fd);
+        if (r < 0)
+                fail_msg("import %s: %s: %s: %s", name, strerror(-r), error.field, error.reason);
+        strcpy(key, info.key);
+        image_info_clear(&info);
+}
+
+static void render_repo_image(Ctx *ctx, const char *key, const char *name, char *dir, size_t size) {
+        render_to(ctx, key, name, NULL, dir, size, 0);
+}
+
+static void test_repo_images(void **state) {
+        Ctx *ctx = need_root(state);
+        char images[4096], dir[128], base[IMAGE_KEY_LEN + 1], key[IMAGE_KEY_LEN + 1];
+        char full[4400], value[8];
+        struct stat st, passwd;
+
+        if (!images_dir(images, sizeof(images))) {
+                print_message("tests/images not built; skipping\n");
+                skip();
+        }
+        import_file(ctx, images, "base.aci", base);
+
+        import_file(ctx, images, "app-with-dep.aci", key);
+        render_repo_image(ctx, key, "repo-app", dir, sizeof(dir));
+        assert_content(dir, "rootfs/etc/overridden", "from app\n");
+        assert_content(dir, "rootfs/etc/app-file", "app\n");
+        snprintf(full, sizeof(full), "%s/rootfs/usr/share/base/file-a", dir);
+        assert_int_equal(stat(full, &st), 0);
+        assert_int_equal(tree_remove_dir(AT_FDCWD, dir), 0);
+
+        import_file(ctx, images, "app-with-dep-by-id.aci", key);
+        render_repo_image(ctx, key, "repo-app-id", dir, sizeof(dir));
+        assert_content(dir, "rootfs/etc/overridden", "from app by id\n");
+        assert_int_equal(tree_remove_dir(AT_FDCWD, dir), 0);
+
+        import_file(ctx, images, "whitelist.aci", key);
+        render_repo_image(ctx, key, "repo-wl", dir, sizeof(dir));
+        snprintf(full, sizeof(full), "%s/rootfs/bin/cat", dir);
+        assert_int_equal(lstat(full, &st), 0);
+        assert_absent(dir, "rootfs/bin/ls");
+        assert_absent(dir, "rootfs/etc/not-whitelisted");
+        assert_absent(dir, "rootfs/usr/share/base/file-a");
+        assert_absent(dir, "rootfs/etc/overridden");
+        assert_int_equal(tree_remove_dir(AT_FDCWD, dir), 0);
+
+        import_file(ctx, images, "special.aci", key);
+        render_repo_image(ctx, key, "repo-special", dir, sizeof(dir));
+        assert_stat_any_time(dir, "rootfs/home/app", S_IFDIR | 0700, 1000, 1000);
+        assert_stat_any_time(dir, "rootfs/home/app/private", S_IFREG | 0600, 1000, 1000);
+        assert_stat_any_time(dir, "rootfs/setuid", S_IFREG | 04755, 0, 0);
+        assert_stat_any_time(dir, "rootfs/setgid", S_IFREG | 02711, 0, 1000);
+        assert_stat_any_time(dir, "rootfs/sticky", S_IFDIR | 01777, 0, 0);
+        assert_stat_any_time(dir, "rootfs/fifo", S_IFIFO | 0640, 0, 0);
+        snprintf(full, sizeof(full), "%s/rootfs/mtime", dir);
+        assert_int_equal(lstat(full, &st), 0);
+        assert_int_equal(st.st_mtim.tv_sec, 1234567890);
+        snprintf(full, sizeof(full), "%s/rootfs/xattr", dir);
+        assert_int_equal(lgetxattr(full, "user.stage0", value, sizeof(value)), 3);
+        assert_memory_equal(value, "yes", 3);
+        snprintf(full, sizeof(full), "%s/rootfs/hardlink", dir);
+        assert_int_equal(lstat(full, &st), 0);
+        snprintf(full, sizeof(full), "%s/rootfs/etc/passwd", dir);
+        assert_int_equal(lstat(full, &passwd), 0);
+        assert_int_equal(st.st_ino, passwd.st_ino);
+        snprintf(full, sizeof(full), "%s/rootfs/abs-link", dir);
+        assert_int_equal(readlink(full, value, sizeof(value)), 8);
+        assert_int_equal(tree_remove_dir(AT_FDCWD, dir), 0);
+}
+
 /* A higher image's symlink to a host directory must mask the paths a lower image puts below
  * it, and a hardlink through it must fail the render: nothing may land outside the tree. */
 static void test_no_escape(void **state) {
@@ -947,6 +1056,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_concurrent_get),
                 cmocka_unit_test(test_uid_shift),
                 cmocka_unit_test(test_no_escape),
+                cmocka_unit_test(test_repo_images),
                 cmocka_unit_test(test_corrupt_blob),
         };
         int r;
