@@ -18,6 +18,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "images.h"
 #include "pod-watch.h"
 #include "varlink-embedded.h"
 
@@ -112,6 +113,17 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
 
         varlink_server_set_access_check(d->server, daemon_access_check, d);
         varlink_server_set_check_replies(d->server, config->check_replies);
+
+        r = images_new(&d->images, &(ImagesConfig) {
+                .event = d->event,
+                .data_dir = d->data_dir,
+                .debug = log_get_max_level() >= LOG_DEBUG,
+        });
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the image store in %s: %m", d->data_dir);
+        r = images_bind(d->images, d->server);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bind io.stage0.Images: %m");
 
         return pod_watch_bind(d);
 }
@@ -396,6 +408,7 @@ Daemon *daemon_free(Daemon *d) {
         /* The server goes first: freeing it cancels every kept call, and the watches'
          * cancel callbacks unlink themselves from d->watches. */
         varlink_server_free(d->server);
+        images_free(d->images);
         pod_watch_free_all(d);
         sd_event_source_unref(d->shutdown_check);
         sd_event_source_unref(d->shutdown_timer);

@@ -19,6 +19,7 @@
 #define DAEMON_SOCKET_FDNAME "varlink"
 
 typedef struct PodWatch PodWatch;
+typedef struct Images Images;
 
 typedef struct DaemonConfig {
         const char *socket_path;     /* absolute; used only when systemd passes no socket */
@@ -27,6 +28,7 @@ typedef struct DaemonConfig {
         const char *group;           /* members may call read-only methods; owns the socket */
         VarlinkLimits limits;        /* 0 selects the library default */
         bool check_replies;          /* check every reply against the IDL (tests) */
+        bool worker;                 /* run as a worker (internal; see worker.h) */
 } DaemonConfig;
 
 typedef struct Daemon {
@@ -44,6 +46,8 @@ typedef struct Daemon {
         ino_t socket_ino;
 
         PodWatch *watches;           /* Pods.Watch subscribers, for broadcasting pod events */
+        Images *images;              /* io.stage0.Images */
+        bool debug;
 
         sd_event_source *sigterm_source;
         sd_event_source *sigint_source;

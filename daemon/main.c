@@ -14,12 +14,14 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "worker.h"
 
 #define EXIT_USAGE 2
 #define COUNT_MAX 1048576ULL
 #define BYTES_MIN 1024ULL
 #define BYTES_MAX (1024ULL * 1024ULL * 1024ULL)
 #define GROUP_NAME_MAX 64
+#define WORKER_FD 3
 
 enum {
         ARG_SOCKET = 0x100,
@@ -32,6 +34,7 @@ enum {
         ARG_MAX_MESSAGE_SIZE,
         ARG_MAX_OUTPUT_QUEUE,
         ARG_VERSION,
+        ARG_WORKER,
 };
 
 static void help(void) {
@@ -153,6 +156,7 @@ static const struct option options[] = {
         { "max-output-queue",        required_argument, NULL, ARG_MAX_OUTPUT_QUEUE },
         { "help",                    no_argument,       NULL, 'h' },
         { "version",                 no_argument,       NULL, ARG_VERSION },
+        { "worker",                  no_argument,       NULL, ARG_WORKER },
         {}
 };
 
@@ -179,6 +183,9 @@ static int parse_option(int c, DaemonConfig *config) {
                 return parse_bytes("--max-message-size", optarg, &config->limits.message_size_max);
         case ARG_MAX_OUTPUT_QUEUE:
                 return parse_bytes("--max-output-queue", optarg, &config->limits.output_queue_max);
+        case ARG_WORKER:
+                config->worker = true;
+                return 0;
         default:
                 /* getopt_long has already said what was wrong. */
                 fprintf(stderr, "Try 'stage0d --help'.\n");
@@ -232,6 +239,10 @@ int main(int argc, char *argv[]) {
 
         /* A peer that hangs up must cost us an EPIPE, not the process. */
         signal(SIGPIPE, SIG_IGN);
+
+        /* Internal: stage0d started by itself for one job, talking on fd 3. */
+        if (config.worker)
+                return worker_main(config.data_dir, WORKER_FD);
 
         log_info("stage0d %s starting", STAGE0_VERSION);
         r = daemon_new(&d, &config);

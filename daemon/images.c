@@ -1,0 +1,445 @@
+/* stage0d's io.stage0.Images methods; see images.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "images.h"
+#include "log.h"
+#include "tree-store.h"
+#include "worker-process.h"
+
+struct ImageJob {
+        Images *images;
+        ImageJob *next;
+        VarlinkCall *call;            /* NULL once the caller has gone */
+        char *method;                 /* io.stage0.Worker.* */
+        json_object *parameters;
+        WorkerProcess *worker;
+        VarlinkReplyFn on_reply;
+        void *data;                   /* per-method state, freed with free() */
+};
+
+struct Images {
+        sd_event *event;
+        char *data_dir;
+        bool debug;
+        ImageStore *store;
+        unsigned n_running;
+        unsigned n_queued;
+        ImageJob *queue_head, *queue_tail;
+        ImageJob *running;            /* a list, for freeing */
+};
+
+int images_new(Images **ret, const ImagesConfig *config) {
+        Images *im = calloc(1, sizeof(*im));
+        int r;
+
+        if (!im)
+                return -ENOMEM;
+        im->event = sd_event_ref(config->event);
+        im->debug = config->debug;
+        im->data_dir = strdup(config->data_dir);
+        if (!im->data_dir) {
+                images_free(im);
+                return -ENOMEM;
+        }
+        r = image_store_open(&im->store, config->data_dir);
+        if (r < 0) {
+                images_free(im);
+                return r;
+        }
+        *ret = im;
+        return 0;
+}
+
+static void job_free(ImageJob *j) {
+        if (!j)
+                return;
+        worker_process_free(j->worker);
+        if (j->call)
+                varlink_call_set_cancel(j->call, NULL, NULL);
+        varlink_call_unref(j->call);
+        json_object_put(j->parameters);
+        free(j->method);
+        free(j->data);
+        free(j);
+}
+
+static void job_unlink_running(Images *im, ImageJob *j) {
+        for (ImageJob **p = &im->running; *p; p = &(*p)->next)
+                if (*p == j) {
+                        *p = j->next;
+                        j->next = NULL;
+                        return;
+                }
+}
+
+Images *images_free(Images *im) {
+        if (!im)
+                return NULL;
+        while (im->running) {
+                ImageJob *j = im->running;
+
+                im->running = j->next;
+                job_free(j);
+        }
+        while (im->queue_head) {
+                ImageJob *j = im->queue_head;
+
+                im->queue_head = j->next;
+                job_free(j);
+        }
+        image_store_free(im->store);
+        free(im->data_dir);
+        sd_event_unref(im->event);
+        free(im);
+        return NULL;
+}
+
+ImageStore *images_store(Images *im) {
+        return im->store;
+}
+
+/* JSON of the public types. */
+
+static json_object *labels_to_json(const AppcLabel *labels, size_t n) {
+        json_object *o = json_object_new_object();
+
+        for (size_t i = 0; o && i < n; i++)
+                json_object_object_add(o, labels[i].name, json_object_new_string(labels[i].value));
+        return o;
+}
+
+static json_object *image_to_json(const ImageInfo *info) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "id", json_object_new_string(info->id));
+        json_object_object_add(o, "name", json_object_new_string(info->name ? info->name : ""));
+        json_object_object_add(o, "labels", labels_to_json(info->labels, info->n_labels));
+        json_object_object_add(o, "size", json_object_new_int64((int64_t) info->size));
+        json_object_object_add(o, "importedUsec", json_object_new_int64((int64_t) info->imported_usec));
+        json_object_object_add(o, "lastUsedUsec", json_object_new_int64((int64_t) info->last_used_usec));
+        return o;
+}
+
+static int reply_system_error(VarlinkCall *call, int error, const char *message) {
+        json_object *p = json_object_new_object();
+        const char *name = strerrorname_np(-error);
+
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "errno", json_object_new_int(-error));
+        json_object_object_add(p, "errnoName", json_object_new_string(name ? name : ""));
+        if (message)
+                json_object_object_add(p, "message", json_object_new_string(message));
+        return varlink_call_error(call, "io.stage0.Images.SystemError", p);
+}
+
+/* Workers. */
+
+static void images_start_queued(Images *im);
+
+static void job_finish(ImageJob *j) {
+        Images *im = j->images;
+
+        job_unlink_running(im, j);
+        im->n_running--;
+        job_free(j);
+        images_start_queued(im);
+}
+
+/* Hands a worker's error on: a public error it refused with, or a system error. */
+static int forward_worker_error(VarlinkCall *call, const VarlinkReply *reply) {
+        json_object *e, *p;
+
+        if (strcmp(reply->error, "io.stage0.Worker.Refused") == 0 &&
+            json_object_object_get_ex(reply->parameters, "error", &e) &&
+            json_object_object_get_ex(reply->parameters, "parameters", &p))
+                return varlink_call_error(call, json_object_get_string(e), json_object_get(p));
+        if (strcmp(reply->error, "io.stage0.Worker.SystemError") == 0) {
+                json_object *errno_o = json_object_object_get(reply->parameters, "errno");
+
+                return reply_system_error(call, -json_object_get_int(errno_o),
+                                          json_object_get_string(json_object_object_get(reply->parameters, "message")));
+        }
+        return reply_system_error(call, -EPROTO, reply->error);
+}
+
+static void on_job_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
+        ImageJob *j = userdata;
+        bool final = r < 0 || !reply->continues;
+
+        if (j->call && varlink_call_is_open(j->call)) {
+                if (r < 0)
+                        (void) reply_system_error(j->call, r, "the worker ended unexpectedly");
+                else if (reply->error)
+                        (void) forward_worker_error(j->call, reply);
+                else
+                        j->on_reply(ch, r, reply, j);
+        }
+        if (final)
+                job_finish(j);
+}
+
+static int job_start(ImageJob *j) {
+        Images *im = j->images;
+        WorkerOptions o = { .data_dir = im->data_dir, .debug = im->debug };
+        int r;
+
+        r = worker_process_spawn(&j->worker, im->event, &o);
+        if (r < 0)
+                return r;
+        return varlink_channel_call(worker_process_channel(j->worker), j->method, j->parameters,
+                                    VARLINK_CALL_MORE, on_job_reply, j);
+}
+
+static void images_start_queued(Images *im) {
+        while (im->queue_head && im->n_running < IMAGES_WORKERS_MAX) {
+                ImageJob *j = im->queue_head;
+                int r;
+
+                im->queue_head = j->next;
+                if (!im->queue_head)
+                        im->queue_tail = NULL;
+                im->n_queued--;
+                j->next = im->running;
+                im->running = j;
+                im->n_running++;
+                r = job_start(j);
+                if (r < 0) {
+                        if (j->call)
+                                (void) reply_system_error(j->call, r, "cannot start a worker");
+                        job_finish(j);
+                        return;  /* job_finish started the next one */
+                }
+        }
+}
+
+static void on_call_cancel(VarlinkCall *call, void *userdata) {
+        ImageJob *j = userdata;
+
+        /* The caller left; the job still runs to its end so the store stays tidy. */
+        j->call = varlink_call_unref(j->call);
+}
+
+/* Queues a job for a worker; takes parameters. */
+static int images_submit(Images *im, VarlinkCall *call, const char *method, json_object *parameters,
+                         VarlinkReplyFn on_reply, void *data) {
+        ImageJob *j;
+
+        if (im->n_queued >= IMAGES_QUEUE_MAX) {
+                json_object *p = json_object_new_object();
+
+                json_object_put(parameters);
+                free(data);
+                json_object_object_add(p, "limit", json_object_new_string("imageJobs"));
+                json_object_object_add(p, "max", json_object_new_int(IMAGES_QUEUE_MAX));
+                return varlink_call_error(call, "io.stage0.Images.LimitExceeded", p);
+        }
+        j = calloc(1, sizeof(*j));
+        if (!j || !(j->method = strdup(method))) {
+                free(j);
+                json_object_put(parameters);
+                free(data);
+                return -ENOMEM;
+        }
+        j->images = im;
+        j->call = varlink_call_ref(call);
+        j->parameters = parameters;
+        j->on_reply = on_reply;
+        j->data = data;
+        varlink_call_set_cancel(call, on_call_cancel, j);
+        if (im->queue_tail)
+                im->queue_tail->next = j;
+        else
+                im->queue_head = j;
+        im->queue_tail = j;
+        im->n_queued++;
+        images_start_queued(im);
+        return 0;
+}
+
+/* Import. */
+
+static void import_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
+        ImageJob *j = userdata;
+        Images *im = j->images;
+        json_object *p = json_object_new_object(), *v;
+        ImageInfo info = {};
+
+        if (!p)
+                return;
+        if (json_object_object_get_ex(reply->parameters, "bytesRead", &v))
+                json_object_object_add(p, "bytesRead", json_object_get(v));
+        if (json_object_object_get_ex(reply->parameters, "bytesTotal", &v) && v)
+                json_object_object_add(p, "bytesTotal", json_object_get(v));
+        if (reply->continues) {
+                if (varlink_call_wants_more(j->call))
+                        (void) varlink_call_notify(j->call, p);
+                else
+                        json_object_put(p);
+                return;
+        }
+        const char *key = json_object_get_string(json_object_object_get(reply->parameters, "key"));
+        r = key ? image_store_get(im->store, key, &info) : -EPROTO;
+        if (r < 0) {
+                json_object_put(p);
+                (void) reply_system_error(j->call, r, "the imported image is not in the index");
+                return;
+        }
+        json_object_object_add(p, "image", image_to_json(&info));
+        json_object_object_add(p, "alreadyStored",
+                json_object_get(json_object_object_get(reply->parameters, "alreadyStored")));
+        image_info_clear(&info);
+        (void) varlink_call_reply(j->call, p);
+}
+
+static int method_import(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        const char *path = json_object_get_string(json_object_object_get(parameters, "path"));
+
+        if (path[0] != '/') {
+                json_object *p = json_object_new_object();
+
+                json_object_object_add(p, "path", json_object_new_string(path));
+                json_object_object_add(p, "reason", json_object_new_string("not an absolute path"));
+                return varlink_call_error(call, "io.stage0.Images.InvalidPath", p);
+        }
+        return images_submit(im, call, "io.stage0.Worker.Import", json_object_get(parameters),
+                             import_reply, NULL);
+}
+
+/* List and Inspect read the index directly: they are quick. */
+
+static int parse_labels(json_object *o, AppcLabel **ret, size_t *ret_n) {
+        size_t n = o ? (size_t) json_object_object_length(o) : 0, i = 0;
+        AppcLabel *l = calloc(n + 1, sizeof(*l));
+
+        if (!l)
+                return -ENOMEM;
+        if (o) {
+                json_object_object_foreach(o, k, v) {
+                        l[i].name = k;           /* borrowed from o */
+                        l[i].value = (char *) json_object_get_string(v);
+                        i++;
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+static int method_list(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        _cleanup_free_ AppcLabel *labels = NULL;
+        ImageInfo *infos = NULL;
+        size_t n_labels, n = 0;
+        json_object *list, *reply;
+        int r;
+
+        r = parse_labels(json_object_object_get(parameters, "labels"), &labels, &n_labels);
+        if (r < 0)
+                return r;
+        r = image_store_list(im->store,
+                             json_object_get_string(json_object_object_get(parameters, "namePrefix")),
+                             labels, n_labels, &infos, &n);
+        if (r < 0)
+                return r;
+        reply = json_object_new_object();
+        list = json_object_new_array();
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(list, image_to_json(&infos[i]));
+        json_object_object_add(reply, "images", list);
+        image_info_array_free(infos, n);
+        return varlink_call_reply(call, reply);
+}
+
+/* Resolves an ImageRef object, answering the call itself when that fails (then returns 1). */
+static int resolve_or_reply(Images *im, VarlinkCall *call, json_object *ref, const char *param,
+                            ImageInfo *ret) {
+        json_object *id = json_object_object_get(ref, "id");
+        json_object *name = json_object_object_get(ref, "name");
+        _cleanup_free_ AppcLabel *labels = NULL;
+        char **matches = NULL;
+        size_t n_labels;
+        ImageRef r_ref = {};
+        int r;
+
+        if (!id == !name || (id && json_object_object_get(ref, "labels")))
+                return varlink_call_error_invalid_parameter(call, param) < 0 ? -EIO : 1;
+        r = parse_labels(json_object_object_get(ref, "labels"), &labels, &n_labels);
+        if (r < 0)
+                return r;
+        r_ref = (ImageRef) {
+                .id = json_object_get_string(id),
+                .name = json_object_get_string(name),
+                .labels = labels,
+                .n_labels = n_labels,
+        };
+        r = image_store_resolve(im->store, &r_ref, ret, &matches);
+        if (r == -ENOENT) {
+                json_object *p = json_object_new_object();
+
+                json_object_object_add(p, "image", json_object_get(ref));
+                (void) varlink_call_error(call, "io.stage0.Images.NoSuchImage", p);
+                return 1;
+        }
+        if (r == -ENOTUNIQ) {
+                json_object *p = json_object_new_object(), *m = json_object_new_array();
+
+                for (char **s = matches; s && *s; s++) {
+                        json_object_array_add(m, json_object_new_string(*s));
+                        free(*s);
+                }
+                free(matches);
+                json_object_object_add(p, "prefix", json_object_get(id));
+                json_object_object_add(p, "matches", m);
+                (void) varlink_call_error(call, "io.stage0.Images.AmbiguousImage", p);
+                return 1;
+        }
+        if (r == -EINVAL)
+                return varlink_call_error_invalid_parameter(call, param) < 0 ? -EIO : 1;
+        return r;
+}
+
+static int method_inspect(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        _cleanup_(image_info_clear) ImageInfo info = {};
+        ImageManifest *m = NULL;
+        json_object *reply;
+        int r;
+
+        r = resolve_or_reply(im, call, json_object_object_get(parameters, "image"), "image", &info);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = image_store_manifest(im->store, info.key, &m);
+        if (r < 0)
+                return r;
+        reply = json_object_new_object();
+        json_object_object_add(reply, "image", image_to_json(&info));
+        json_object_object_add(reply, "manifest", json_object_get(m->json));
+        json_object_object_add(reply, "trees", json_object_new_array());
+        image_manifest_free(m);
+        return varlink_call_reply(call, reply);
+}
+
+static const struct {
+        const char *method;
+        VarlinkMethod fn;
+} images_methods[] = {
+        { "io.stage0.Images.Import", method_import },
+        { "io.stage0.Images.List", method_list },
+        { "io.stage0.Images.Inspect", method_inspect },
+};
+
+int images_bind(Images *im, VarlinkServer *server) {
+        for (size_t i = 0; i < ELEMENTSOF(images_methods); i++) {
+                int r = varlink_server_bind(server, images_methods[i].method, images_methods[i].fn, 0, im);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

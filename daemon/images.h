@@ -1,0 +1,27 @@
+/* Images: stage0d's io.stage0.Images methods. Quick lookups (List, Inspect) read the store's
+ * index on the loop; everything slow (Import, Render, Verify, Remove's tree removal, GC) runs
+ * in worker processes, at most IMAGES_WORKERS_MAX at a time, the rest queued in call order. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "image-store.h"
+#include "varlink-server.h"
+
+#define IMAGES_WORKERS_MAX 4
+#define IMAGES_QUEUE_MAX 256
+
+typedef struct Images Images;
+typedef struct ImageJob ImageJob;
+
+typedef struct ImagesConfig {
+        sd_event *event;
+        const char *data_dir;
+        bool debug;
+} ImagesConfig;
+
+int images_new(Images **ret, const ImagesConfig *config);
+Images *images_free(Images *im);
+int images_bind(Images *im, VarlinkServer *server);
+ImageStore *images_store(Images *im);

@@ -1,0 +1,134 @@
+/* Starting and reaping worker processes; see worker-process.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "worker-process.h"
+
+#define WORKER_FD 3
+
+struct WorkerProcess {
+        pid_t pid;
+        VarlinkChannel *channel;
+        sd_event_source *child;
+        WorkerExitFn exit_fn;
+        void *exit_userdata;
+};
+
+/* In the child between fork and exec: only async-signal-safe calls. */
+_Noreturn static void exec_worker(int fd, const WorkerOptions *o) {
+        sigset_t none;
+        int null;
+        char *argv[] = {
+                (char *) "stage0d", (char *) "--worker", (char *) "--data-dir",
+                (char *) o->data_dir, o->debug ? (char *) "--debug" : NULL, NULL,
+        };
+
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+                _exit(127);
+        if (fd != WORKER_FD) {
+                if (dup2(fd, WORKER_FD) < 0)
+                        _exit(127);
+        } else if (fcntl(fd, F_SETFD, 0) < 0) {
+                _exit(127);
+        }
+        /* Everything else the daemon holds (clients, the listening socket) stays behind. */
+        close_range(WORKER_FD + 1, ~0U, 0);
+        execv("/proc/self/exe", argv);
+        _exit(127);
+}
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        WorkerProcess *w = userdata;
+
+        if (!w) {
+                /* Its owner is gone and the loop held the only reference: dropping the
+                 * floating flag drops that reference too. */
+                sd_event_source_set_floating(s, false);
+                return 0;
+        }
+        w->child = sd_event_source_unref(w->child);
+        w->pid = 0;
+        if (w->exit_fn)
+                w->exit_fn(w, si, w->exit_userdata);
+        return 0;
+}
+
+int worker_process_spawn(WorkerProcess **ret, sd_event *event, const WorkerOptions *options) {
+        WorkerProcess *w;
+        int sv[2], r;
+        pid_t pid;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+                free(w);
+                return NEG_ERRNO();
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = NEG_ERRNO();
+                close(sv[0]);
+                close(sv[1]);
+                free(w);
+                return r;
+        }
+        if (pid == 0)
+                exec_worker(sv[1], options);
+        close(sv[1]);
+        w->pid = pid;
+
+        r = sd_event_add_child(event, &w->child, pid, WEXITED, on_child, w);
+        if (r < 0) {
+                close(sv[0]);
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                free(w);
+                return r;
+        }
+        r = varlink_channel_new(&w->channel, event, sv[0]);
+        if (r < 0) {
+                close(sv[0]);
+                worker_process_free(w);
+                return r;
+        }
+        *ret = w;
+        return 0;
+}
+
+WorkerProcess *worker_process_free(WorkerProcess *w) {
+        if (!w)
+                return NULL;
+        varlink_channel_free(w->channel);
+        if (w->child) {
+                /* Closing the channel ends the worker; reap it whenever it exits. */
+                sd_event_source_set_userdata(w->child, NULL);
+                sd_event_source_set_floating(w->child, true);
+                sd_event_source_unref(w->child);
+        }
+        free(w);
+        return NULL;
+}
+
+VarlinkChannel *worker_process_channel(WorkerProcess *w) {
+        return w->channel;
+}
+
+pid_t worker_process_pid(const WorkerProcess *w) {
+        return w->pid;
+}
+
+void worker_process_set_exit(WorkerProcess *w, WorkerExitFn fn, void *userdata) {
+        w->exit_fn = fn;
+        w->exit_userdata = userdata;
+}

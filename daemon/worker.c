@@ -1,0 +1,86 @@
+/* The worker process's loop; see worker.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "log.h"
+#include "varlink-embedded.h"
+#include "worker.h"
+
+static int on_post(sd_event_source *s, void *userdata) {
+        VarlinkServer *server = userdata;
+
+        /* The one connection is stage0d's: when it has gone, the job is over. */
+        if (varlink_server_n_connections(server) == 0)
+                return sd_event_exit(sd_event_source_get_event(s), 0);
+        return 0;
+}
+
+int worker_image_store(Worker *w, ImageStore **ret) {
+        int r;
+
+        if (!w->images) {
+                r = image_store_open(&w->images, w->data_dir);
+                if (r < 0)
+                        return r;
+        }
+        *ret = w->images;
+        return 0;
+}
+
+int worker_refuse(VarlinkCall *call, const char *error, json_object *parameters) {
+        json_object *p = json_object_new_object();
+
+        if (!p) {
+                json_object_put(parameters);
+                return -ENOMEM;
+        }
+        json_object_object_add(p, "error", json_object_new_string(error));
+        json_object_object_add(p, "parameters", parameters ? parameters : json_object_new_object());
+        return varlink_call_error(call, "io.stage0.Worker.Refused", p);
+}
+
+static const struct {
+        const char *method;
+        VarlinkMethod fn;
+} worker_methods[] = {
+        { "io.stage0.Worker.Import", worker_method_import },
+        { "io.stage0.Worker.Render", worker_method_render },
+};
+
+int worker_main(const char *data_dir, int fd) {
+        static const VarlinkServerInfo info = { "stage0", "stage0d worker", STAGE0_VERSION, STAGE0_URL };
+        Worker w = { .data_dir = data_dir };
+        sd_event *event = NULL;
+        VarlinkServer *server = NULL;
+        sd_event_source *post = NULL;
+        int r;
+
+        /* A worker ends with its connection; it is stage0d that decides about signals. */
+        signal(SIGPIPE, SIG_IGN);
+
+        r = sd_event_new(&event);
+        if (r >= 0)
+                r = varlink_server_new(&server, event, &info, NULL);
+        if (r >= 0)
+                r = varlink_server_add_interface(server, stage0_worker_interfaces[0].text, NULL);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(worker_methods); i++)
+                r = varlink_server_bind(server, worker_methods[i].method, worker_methods[i].fn, 0, &w);
+        if (r >= 0)
+                r = varlink_server_listen_fd(server, fd);
+        if (r >= 0)
+                r = sd_event_add_post(event, &post, on_post, server);
+        if (r >= 0)
+                r = sd_event_loop(event);
+        if (r < 0)
+                log_error_errno(r, "Worker failed: %m");
+
+        sd_event_source_unref(post);
+        varlink_server_free(server);
+        image_store_free(w.images);
+        sd_event_unref(event);
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,28 @@
+/* The worker side: `stage0d --worker` serves io.stage0.Worker on the connected socket it got
+ * as fd 3, runs each job synchronously (it has nothing else to do), and exits when stage0d
+ * closes the connection. It links the same modules as the daemon (image store, tree store)
+ * and calls them directly. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "image-store.h"
+#include "varlink-server.h"
+
+typedef struct Worker {
+        const char *data_dir;
+        ImageStore *images;          /* opened on first use */
+} Worker;
+
+/* Runs until the connection on fd closes. Returns the process exit status. */
+int worker_main(const char *data_dir, int fd);
+
+/* The store, opened on first use. */
+int worker_image_store(Worker *w, ImageStore **ret);
+
+/* Sends io.stage0.Worker.Refused carrying a public error and its parameters (taken). */
+int worker_refuse(VarlinkCall *call, const char *error, json_object *parameters);
+
+/* The method handlers, one file per job kind. */
+int worker_method_import(VarlinkCall *call, json_object *parameters, void *userdata);
+int worker_method_render(VarlinkCall *call, json_object *parameters, void *userdata);
