@@ -42,8 +42,9 @@ typedef struct Pass {
         ErrorDetail *detail;
 
         /* The tar check's state. */
-        void *symlinks;             /* tsearch tree of canonical symlink paths */
-        size_t symlink_bytes;
+        void *paths;                /* tsearch tree: canonical paths of non-directories */
+        void *symlinks;             /* and of the symlinks among them */
+        size_t path_bytes;          /* memory of both, roughly */
         bool allow_device_nodes;
         bool have_rootfs;
         char *manifest;
@@ -225,8 +226,28 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(a, b);
 }
 
-static bool is_symlink(Pass *p, const char *path) {
-        return tfind(path, &p->symlinks, cmp_str) != NULL;
+static bool known(void *const *tree, const char *path) {
+        return *tree && tfind(path, tree, cmp_str) != NULL;
+}
+
+/* Adds path to a tree (paths or symlinks), within IMAGE_IMPORT_PATH_BYTES_MAX. */
+static int remember(Pass *p, void **tree, const char *field, const char *path) {
+        size_t cost = strlen(path) + 1 + 8 * sizeof(void *);    /* the string and its node */
+        char *copy;
+
+        if (known(tree, path))
+                return 0;
+        if (cost > IMAGE_IMPORT_PATH_BYTES_MAX - p->path_bytes)
+                return pass_refuse(p, field, "%s", "too many entries");
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        if (!tsearch(copy, tree, cmp_str)) {
+                free(copy);
+                return -ENOMEM;
+        }
+        p->path_bytes += cost;
+        return 0;
 }
 
 /* The symlink that a proper prefix of path names, or NULL. path is scratch: restored. */
@@ -245,30 +266,11 @@ static const char *symlink_above(Pass *p, char *path) {
         return NULL;
 }
 
-static int remember_symlink(Pass *p, const char *field, const char *path) {
-        char *copy;
-        void *node;
-
-        if (is_symlink(p, path))
-                return 0;
-        if (p->symlink_bytes + strlen(path) + 1 > IMAGE_IMPORT_SYMLINK_BYTES_MAX)
-                return pass_refuse(p, field, "%s", "too many symlinks");
-        copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        node = tsearch(copy, &p->symlinks, cmp_str);
-        if (!node) {
-                free(copy);
-                return -ENOMEM;
-        }
-        p->symlink_bytes += strlen(path) + 1;
-        return 0;
-}
-
 static bool is_under_rootfs(const char *canonical) {
         return strncmp(canonical, "rootfs/", 7) == 0;
 }
 
+/* A hard link: to an earlier non-directory entry under rootfs/, not through a symlink. */
 static int check_hardlink(Pass *p, const char *field, const char *path, const char *target) {
         _cleanup_free_ char *c = NULL;
         const char *through;
@@ -282,28 +284,39 @@ static int check_hardlink(Pass *p, const char *field, const char *path, const ch
         through = symlink_above(p, c);
         if (through)
                 return pass_refuse(p, field, "hard link through the symlink %s", through);
+        /* Else the link would be made to whatever the renderer finds there: maybe a file of
+         * another image. */
+        if (!known(&p->paths, c))
+                return pass_refuse(p, field, "hard link to %s, which is not an earlier entry",
+                                   target);
+        r = remember(p, &p->paths, field, path);
         /* A hard link to a symlink is a symlink too. */
-        if (is_symlink(p, c))
-                return remember_symlink(p, field, path);
-        return 0;
+        if (r >= 0 && known(&p->symlinks, c))
+                r = remember(p, &p->symlinks, field, path);
+        return r;
 }
 
 static int check_type(Pass *p, struct archive_entry *e, const char *field, const char *path) {
+        int r;
+
         switch (archive_entry_filetype(e)) {
-        case AE_IFREG:
         case AE_IFDIR:
-        case AE_IFIFO:
                 return 0;
+        case AE_IFREG:
+        case AE_IFIFO:
+                break;
         case AE_IFLNK:
-                return remember_symlink(p, field, path);
+                r = remember(p, &p->paths, field, path);
+                return r < 0 ? r : remember(p, &p->symlinks, field, path);
         case AE_IFCHR:
         case AE_IFBLK:
                 if (p->allow_device_nodes)
-                        return 0;
+                        break;
                 return pass_refuse(p, field, "%s", "device node (not allowed)");
         default:
                 return pass_refuse(p, field, "%s", "unsupported entry type");
         }
+        return remember(p, &p->paths, field, path);
 }
 
 static int read_manifest(Pass *p, struct archive_entry *e, const char *field) {
@@ -316,7 +329,7 @@ static int read_manifest(Pass *p, struct archive_entry *e, const char *field) {
                 return pass_refuse(p, field, "%s", "more than one manifest");
         snprintf(reason, sizeof(reason), "manifest larger than %u bytes", IMAGE_MANIFEST_SIZE_MAX);
         if (archive_entry_size(e) < 0 || archive_entry_size(e) > IMAGE_MANIFEST_SIZE_MAX)
-                return pass_fail(p, -EBADMSG, "manifest", reason);
+                return pass_fail(p, -EMSGSIZE, "manifest", reason);
         p->manifest = malloc((size_t) archive_entry_size(e) + 1);
         if (!p->manifest)
                 return -ENOMEM;
@@ -337,6 +350,10 @@ static int read_manifest(Pass *p, struct archive_entry *e, const char *field) {
         return 0;
 }
 
+static bool is_symlink_entry(struct archive_entry *e) {
+        return !archive_entry_hardlink(e) && archive_entry_filetype(e) == AE_IFLNK;
+}
+
 static int check_path(Pass *p, struct archive_entry *e, const char *field, char *path) {
         const char *through;
 
@@ -351,6 +368,10 @@ static int check_path(Pass *p, struct archive_entry *e, const char *field, char 
         through = symlink_above(p, path);
         if (through)
                 return pass_refuse(p, field, "write through the symlink %s", through);
+        /* A directory (or file) over a symlink: extraction would either follow the symlink
+         * or replace it, depending on the extractor; neither belongs in an image. */
+        if (!is_symlink_entry(e) && known(&p->symlinks, path))
+                return pass_refuse(p, field, "%s", "replaces an earlier symlink");
         p->have_rootfs = true;
         if (archive_entry_hardlink(e))
                 return check_hardlink(p, field, path, archive_entry_hardlink(e));
@@ -359,12 +380,18 @@ static int check_path(Pass *p, struct archive_entry *e, const char *field, char 
 
 static int check_entry(Pass *p, struct archive_entry *e) {
         _cleanup_free_ char *path = NULL;
-        const char *field = archive_entry_pathname(e);
+        const char *name = archive_entry_pathname(e);
+        char field[sizeof(((ErrorDetail *) NULL)->field)];
+        size_t len;
         int r;
 
-        if (!field)
+        if (!name)
                 return pass_refuse(p, "", "%s", "entry without a readable name");
-        r = canonicalize(p, field, field, &path);
+        /* Errors name the entry as written, less the trailing "/" that tar gives directories. */
+        snprintf(field, sizeof(field), "%s", name);
+        for (len = strlen(field); len > 1 && field[len - 1] == '/'; len--)
+                field[len - 1] = 0;
+        r = canonicalize(p, field, name, &path);
         if (r < 0)
                 return r;
         if (path[0] == 0) {
@@ -447,6 +474,7 @@ static void pass_done(Pass *p) {
         EVP_MD_CTX_free(p->md);
         free(p->in_buf);
         tdestroy(p->symlinks, free);
+        tdestroy(p->paths, free);
         free(p->manifest);
 }
 

@@ -340,6 +340,8 @@ static int parse_manifest(const ImageImportResult *res, ImageManifest **ret, Err
         r = image_manifest_parse(ret, res->manifest, res->manifest_size, &d);
         if (r == -ENOMEM)
                 return r;
+        if (r == -EMSGSIZE)
+                return error_detail_set(error, r, "manifest", "%s", d.reason);
         if (r < 0) {
                 char field[sizeof(d.field) + 16];
 
