@@ -163,11 +163,8 @@ for iface in io.stage0.Images io.stage0.Pods org.varlink.service; do
                 vl describe "$SOCK" "$iface" "$SOURCE_ROOT/protocol/$iface.varlink"
 done
 
-rc=0
-"$STAGE0C" --json call io.stage0.Images.List '{}' >"$T/out.json" || rc=$?
-check "Images.List: stage0c exit 1" test "$rc" -eq 1
-check "Images.List: MethodNotImplemented" \
-        test "$(json_error "$T/out.json")" = org.varlink.service.MethodNotImplemented
+check "Images.List answers an empty store" \
+        bash -c '"$STAGE0C" --json call io.stage0.Images.List "{}" | grep -q "\"images\": \[ *\]"'
 vl call "$SOCK" io.stage0.Pods.Prepare '{"spec": 5}' >"$T/out.json"
 check "Pods.Prepare with bad parameters: InvalidParameter before anything else" \
         test "$(json_error "$T/out.json")" = org.varlink.service.InvalidParameter
@@ -232,9 +229,8 @@ check "activated on the first connection" wait_for_socket "$T/act.sock"
 check "GetInfo on the passed socket" vl info "$T/act.sock"
 check "description of io.stage0.Pods equals its file" \
         vl describe "$T/act.sock" io.stage0.Pods "$SOURCE_ROOT/protocol/io.stage0.Pods.varlink"
-vl call "$T/act.sock" io.stage0.Pods.Status '{"uuid": "0"}' >"$T/out.json"
-check "Pods.Status: MethodNotImplemented" \
-        test "$(json_error "$T/out.json")" = org.varlink.service.MethodNotImplemented
+check "Images.List on the passed socket" \
+        bash -c '"$STAGE0C" --socket "unix:$0" call io.stage0.Images.List "{}" | grep -q images' "$T/act.sock"
 check "no socket of its own was created" test ! -e "$T/unused.sock"
 check "SIGTERM exits 0" stop_daemon
 
