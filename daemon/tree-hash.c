@@ -10,18 +10,22 @@
  * the SHA-512 takes one line, with keys in this order and no spaces:
  *   {"Name":S,"Mode":N,"UID":N,"GID":N,"Size":N,"Typeflag":"C","Linkname":S,
  *    "Devmajor":N,"Devminor":N,"Xattrs":[{"Name":S,"Value":"<hex>"},...]}\n
- * then, for a regular file, its bytes. Name is the path relative to the tree dir
- * ("rootfs/bin/sh"); Mode is st_mode & 07777 in decimal; Typeflag is the tar type ('0' file,
+ * where a regular file also has ,"Digest":"<128 hex>" (the SHA-512 of its bytes) after Xattrs.
+ * Per-file digests let a few threads read and hash the contents at once: the records are
+ * collected in memory, the digests filled in, then the whole is hashed. Name is the path
+ * relative to the tree dir ("rootfs/bin/sh"); Mode is st_mode & 07777 in decimal; Typeflag is the tar type ('0' file,
  * '1' hardlink, '2' symlink, '3' char device, '4' block device, '5' directory, '6' fifo);
  * Xattrs are sorted by name. S is a JSON string in which '"', '\\', bytes below 0x20 and bytes
  * from 0x7f up are written as \u00XX, so any byte string has one spelling. A non-directory
  * whose inode was seen before becomes Typeflag '1' with Linkname the first path, Size 0 and no
- * bytes. The result is "sha512-" + the first 64 hex digits of the digest. */
+ * Digest. The result is "sha512-" + the first 64 hex digits of the digest. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <search.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +39,8 @@
 #include "cleanup.h"
 #include "tree-store.h"
 
-#define HASH_BUFFER_SIZE (1024 * 1024)
+#define HASH_BUFFER_SIZE (256 * 1024)
+#define HASH_THREADS_MAX 4
 #define XATTR_LIST_MAX_BYTES (64 * 1024)
 #define XATTR_VALUE_MAX_BYTES (64 * 1024)
 
@@ -45,9 +50,18 @@ typedef struct SeenInode {
         char *path;
 } SeenInode;
 
+/* A regular file whose digest goes at offset of the records. */
+typedef struct FileDigest {
+        char *path;
+        size_t offset;
+} FileDigest;
+
 typedef struct HashWalk {
-        EVP_MD_CTX *md;
-        uint8_t *buf;
+        FILE *out;                   /* the records, into records/n_records */
+        char *records;
+        size_t n_records;
+        FileDigest *files;
+        size_t n_files;
         void *seen;                  /* tsearch tree of SeenInode */
         char path[PATH_MAX];         /* the tree dir, then "/" and the current relative path */
         size_t root_len;
@@ -71,7 +85,7 @@ static void seen_free(void *p) {
 }
 
 static int md_add(HashWalk *w, const void *p, size_t n) {
-        return EVP_DigestUpdate(w->md, p, n) == 1 ? 0 : -EIO;
+        return fwrite(p, 1, n, w->out) == n ? 0 : -ENOMEM;
 }
 
 static int md_printf(HashWalk *w, const char *format, ...) __attribute__((format(printf, 2, 3)));
@@ -243,21 +257,29 @@ static int seen_before(HashWalk *w, const struct stat *st, const char **ret) {
         return 0;
 }
 
-static int hash_content(HashWalk *w) {
-        _cleanup_close_ int fd = open(w->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-        ssize_t n;
+#define DIGEST_HEX_LEN 128
 
-        if (fd < 0)
-                return NEG_ERRNO();
-        while ((n = read(fd, w->buf, HASH_BUFFER_SIZE)) != 0) {
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return NEG_ERRNO();
-                if (md_add(w, w->buf, (size_t) n) < 0)
-                        return -EIO;
-        }
-        return 0;
+/* Leaves room for the digest of the file at w->path and remembers where. */
+static int add_file_digest(HashWalk *w) {
+        static const char zeros[DIGEST_HEX_LEN] = { [0 ... DIGEST_HEX_LEN - 1] = '0' };
+        FileDigest *more;
+        off_t offset;
+        int r;
+
+        r = md_add(w, ",\"Digest\":\"", 11);
+        if (r < 0 || (offset = ftello(w->out)) < 0)
+                return -ENOMEM;
+        more = reallocarray(w->files, w->n_files + 1, sizeof(FileDigest));
+        if (!more)
+                return -ENOMEM;
+        w->files = more;
+        more[w->n_files].offset = (size_t) offset;
+        more[w->n_files].path = strdup(w->path);
+        if (!more[w->n_files].path)
+                return -ENOMEM;
+        w->n_files++;
+        r = md_add(w, zeros, DIGEST_HEX_LEN);
+        return r < 0 ? r : md_add(w, "\"", 1);
 }
 
 static int hash_record(HashWalk *w, const struct stat *st, char type, const char *link,
@@ -283,6 +305,8 @@ static int hash_record(HashWalk *w, const struct stat *st, char type, const char
                               chr_or_blk ? minor(st->st_rdev) : 0);
         if (r >= 0)
                 r = hash_xattrs(w);
+        if (r >= 0 && type == '0')
+                r = add_file_digest(w);
         return r < 0 ? r : md_add(w, "}\n", 2);
 }
 
@@ -319,8 +343,6 @@ static int hash_entry(HashWalk *w) {
         r = hash_record(w, &st, type, link, (size_t) link_len);
         if (r < 0)
                 return r;
-        if (type == '0')
-                return hash_content(w);
         if (type == '5')
                 return hash_dir(w);
         return 0;
@@ -403,30 +425,122 @@ static int hash_dir(HashWalk *w) {
         return r;
 }
 
-int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]) {
-        HashWalk w = { .md = EVP_MD_CTX_new(), .buf = malloc(HASH_BUFFER_SIZE) };
+/* ---- the file digests, by a few threads ---- */
+
+typedef struct DigestPool {
+        HashWalk *walk;
+        atomic_size_t next;
+        atomic_int error;
+} DigestPool;
+
+static int digest_file(const char *path, char *hex) {
+        static const char digits[] = "0123456789abcdef";
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        _cleanup_free_ uint8_t *buf = NULL;
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        EVP_MD_CTX *md = NULL;
+        unsigned len = 0;
+        ssize_t n = 0;
+        int r = 0;
+
+        if (fd < 0)
+                return NEG_ERRNO();
+        buf = malloc(HASH_BUFFER_SIZE);
+        md = EVP_MD_CTX_new();
+        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1)
+                r = -ENOMEM;
+        while (r >= 0 && (n = read(fd, buf, HASH_BUFFER_SIZE)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        r = NEG_ERRNO();
+                else if (EVP_DigestUpdate(md, buf, (size_t) n) != 1)
+                        r = -EIO;
+        }
+        if (r >= 0 && (EVP_DigestFinal_ex(md, digest, &len) != 1 || len * 2 != DIGEST_HEX_LEN))
+                r = -EIO;
+        EVP_MD_CTX_free(md);
+        for (unsigned i = 0; r >= 0 && i < len; i++) {
+                hex[2 * i] = digits[digest[i] >> 4];
+                hex[2 * i + 1] = digits[digest[i] & 15];
+        }
+        return r;
+}
+
+static void *digest_worker(void *userdata) {
+        DigestPool *p = userdata;
+        HashWalk *w = p->walk;
+
+        for (;;) {
+                size_t i = atomic_fetch_add(&p->next, 1);
+                int r;
+
+                if (i >= w->n_files || atomic_load(&p->error) != 0)
+                        return NULL;
+                r = digest_file(w->files[i].path, w->records + w->files[i].offset);
+                if (r < 0)
+                        atomic_store(&p->error, r);
+        }
+}
+
+static int digest_files(HashWalk *w) {
+        DigestPool pool = { .walk = w };
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t n_threads = cpus < 1 ? 1 : cpus > HASH_THREADS_MAX ? HASH_THREADS_MAX : (size_t) cpus;
+        pthread_t threads[HASH_THREADS_MAX];
+        size_t started = 0;
+
+        /* This thread works too; the others only help. */
+        for (; started + 1 < n_threads; started++)
+                if (pthread_create(&threads[started], NULL, digest_worker, &pool) != 0)
+                        break;
+        digest_worker(&pool);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(threads[i], NULL);
+        return atomic_load(&pool.error);
+}
+
+static void hash_walk_done(HashWalk *w) {
+        if (w->out)
+                fclose(w->out);
+        free(w->records);
+        for (size_t i = 0; i < w->n_files; i++)
+                free(w->files[i].path);
+        free(w->files);
+        tdestroy(w->seen, seen_free);
+}
+
+static int records_digest(HashWalk *w, char ret[TREE_HASH_LEN + 1]) {
         unsigned char digest[EVP_MAX_MD_SIZE];
         unsigned len = 0;
+
+        if (!EVP_Digest(w->records, w->n_records, digest, &len, EVP_sha512(), NULL) || len < 32)
+                return -EIO;
+        strcpy(ret, "sha512-");
+        for (size_t i = 0; i < 32; i++)
+                snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
+        return 0;
+}
+
+int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]) {
+        _cleanup_(hash_walk_done) HashWalk w = {};
         int r;
 
         w.root_len = strlen(dir);
         if (w.root_len + 2 >= sizeof(w.path))
-                r = -ENAMETOOLONG;
-        else if (!w.md || !w.buf || EVP_DigestInit_ex(w.md, EVP_sha512(), NULL) != 1)
-                r = -ENOMEM;
-        else {
-                strcpy(w.path, dir);
-                r = hash_dir(&w);
-        }
-        if (r >= 0 && (EVP_DigestFinal_ex(w.md, digest, &len) != 1 || len < 32))
-                r = -EIO;
-        if (r >= 0) {
-                strcpy(ret, "sha512-");
-                for (size_t i = 0; i < 32; i++)
-                        snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
-        }
-        tdestroy(w.seen, seen_free);
-        EVP_MD_CTX_free(w.md);
-        free(w.buf);
-        return r;
+                return -ENAMETOOLONG;
+        w.out = open_memstream(&w.records, &w.n_records);
+        if (!w.out)
+                return -ENOMEM;
+        strcpy(w.path, dir);
+        r = hash_dir(&w);
+        if (r < 0)
+                return r;
+        /* The stream's buffer is final once it is closed. */
+        if (fclose(TAKE_PTR(w.out)) != 0)
+                return -ENOMEM;
+        r = digest_files(&w);
+        if (r < 0)
+                return r;
+        return records_digest(&w, ret);
 }
