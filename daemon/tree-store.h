@@ -40,17 +40,22 @@ int tree_flatten(ImageStore *s, const char *key, char ***ret_keys, ErrorDetail *
 int tree_id_from_keys(char *const *keys, char ret[TREE_ID_LEN + 1]);
 
 /* Renders the flattened images into dir/rootfs (dir is created; it must not exist) and writes
- * dir/manifest. Used by the tree store and directly for copy-mode pods and `image render`. */
+ * dir/manifest. Used by the tree store and directly for copy-mode pods and `image render`.
+ * On failure dir is removed again. -EBADMSG with *error for a corrupt blob ("blob of <key>
+ * is corrupt") or an entry that cannot be rendered (field: its path); -ERANGE for an owner
+ * outside uid_count; -ESTALE when the store no longer flattens keys[0] to keys. */
 int tree_render(ImageStore *s, char *const *keys, const char *dir, const RenderOptions *options,
                 ErrorDetail *error);
 
-/* The rendered tree of key, rendering it first if needed. */
+/* The rendered tree of key, rendering it first if needed (errors as tree_flatten and
+ * tree_render). Moves the last-use time of every image in it. */
 int tree_store_get(ImageStore *s, const char *key, TreeInfo *ret, ErrorDetail *error);
 /* Recomputes the hash of a rendered tree: 0 when it matches, -EBADMSG when not (then
  * *ret_actual gets the computed hash, malloc'd). */
 int tree_store_verify(ImageStore *s, const char *tree_id, char **ret_actual);
 int tree_store_remove(ImageStore *s, const char *tree_id);
-/* IDs of all rendered trees, NULL-terminated. */
+/* IDs of all rendered trees, sorted, NULL-terminated. A tree left half-rendered by a crash is
+ * not listed; the next tree_store_get of it renders it again. */
 int tree_store_list(ImageStore *s, char ***ret_ids);
 /* rkt's tree hash over dir (the tree dir, holding rootfs/). */
 int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]);
