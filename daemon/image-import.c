@@ -57,6 +57,12 @@ void image_import_result_clear(ImageImportResult *r) {
 }
 
 /* Records our first error (with its detail) and returns it. */
+/* ARCHIVE_OK or ARCHIVE_WARN: the call produced what it returns (RETRY, FAILED, FATAL
+ * did not). */
+static bool archive_ok(int r) {
+        return r == ARCHIVE_OK || r == ARCHIVE_WARN;
+}
+
 static int pass_fail(Pass *p, int r, const char *field, const char *reason) {
         if (p->error == 0) {
                 p->error = r;
@@ -136,7 +142,7 @@ static int raw_next(Pass *p, const void **ret, size_t *ret_size) {
                         p->raw_eof = true;
                         return 0;
                 }
-                if (r < ARCHIVE_WARN) {
+                if (!archive_ok(r)) {
                         char reason[256];
 
                         snprintf(reason, sizeof(reason), "cannot decompress: %s",
@@ -413,7 +419,7 @@ static int check_tar(Pass *p) {
                 r = archive_read_next_header(p->tar, &e);
                 if (r == ARCHIVE_EOF)
                         break;
-                if (r < ARCHIVE_WARN)
+                if (!archive_ok(r))
                         return p->error ?: pass_refuse(p, "", "not a valid tar archive: %s",
                                                        archive_error_string(p->tar) ?: "");
                 r = check_entry(p, e);
@@ -443,7 +449,7 @@ static int open_raw(Pass *p) {
             archive_read_support_format_raw(p->raw) != ARCHIVE_OK)
                 return -EOPNOTSUPP;
         if (archive_read_open(p->raw, p, NULL, input_read, NULL) != ARCHIVE_OK ||
-            archive_read_next_header(p->raw, &e) < ARCHIVE_WARN) {
+            !archive_ok(archive_read_next_header(p->raw, &e))) {
                 if (p->error)
                         return p->error;
                 if (p->bytes_read == 0)

@@ -4,7 +4,8 @@
  *   tmp/                         imports in progress; emptied when the store is opened
  * A blob is renamed into place (after fsync) before its index row is committed, so a crash at
  * any point leaves either the whole image or nothing that the index knows of. Several
- * processes (stage0d and its workers) may open the same store at once. */
+ * processes (stage0d and its workers) may open the same store at once; one ImageStore object
+ * is used by one thread at a time. */
 #pragma once
 
 #include <stdbool.h>
