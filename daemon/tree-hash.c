@@ -395,7 +395,8 @@ static int read_names(HashWalk *w, char ***ret, size_t *ret_n) {
                 free_names(names, n);
                 return r;
         }
-        qsort(names, n, sizeof(char *), strcmp_ptr);
+        if (n > 0)
+                qsort(names, n, sizeof(char *), strcmp_ptr);
         *ret = names;
         *ret_n = n;
         return 0;
