@@ -1,5 +1,6 @@
 /* stage0d's io.stage0.Images methods; see images.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,8 @@ struct ImageJob {
         json_object *parameters;
         WorkerProcess *worker;
         VarlinkReplyFn on_reply;
-        void *data;                   /* per-method state, freed with free() */
+        void *data;                   /* per-method state */
+        void (*data_free)(void *);
 };
 
 struct Images {
@@ -62,7 +64,8 @@ static void job_free(ImageJob *j) {
         varlink_call_unref(j->call);
         json_object_put(j->parameters);
         free(j->method);
-        free(j->data);
+        if (j->data_free)
+                j->data_free(j->data);
         free(j);
 }
 
@@ -227,14 +230,15 @@ static void on_call_cancel(VarlinkCall *call, void *userdata) {
 
 /* Queues a job for a worker; takes parameters. */
 static int images_submit(Images *im, VarlinkCall *call, const char *method, json_object *parameters,
-                         VarlinkReplyFn on_reply, void *data) {
+                         VarlinkReplyFn on_reply, void *data, void (*data_free)(void *)) {
         ImageJob *j;
 
         if (im->n_queued >= IMAGES_QUEUE_MAX) {
                 json_object *p = json_object_new_object();
 
                 json_object_put(parameters);
-                free(data);
+                if (data_free)
+                        data_free(data);
                 json_object_object_add(p, "limit", json_object_new_string("imageJobs"));
                 json_object_object_add(p, "max", json_object_new_int(IMAGES_QUEUE_MAX));
                 return varlink_call_error(call, "io.stage0.Images.LimitExceeded", p);
@@ -243,7 +247,8 @@ static int images_submit(Images *im, VarlinkCall *call, const char *method, json
         if (!j || !(j->method = strdup(method))) {
                 free(j);
                 json_object_put(parameters);
-                free(data);
+                if (data_free)
+                        data_free(data);
                 return -ENOMEM;
         }
         j->images = im;
@@ -251,6 +256,7 @@ static int images_submit(Images *im, VarlinkCall *call, const char *method, json
         j->parameters = parameters;
         j->on_reply = on_reply;
         j->data = data;
+        j->data_free = data_free;
         varlink_call_set_cancel(call, on_call_cancel, j);
         if (im->queue_tail)
                 im->queue_tail->next = j;
@@ -309,7 +315,7 @@ static int method_import(VarlinkCall *call, json_object *parameters, void *userd
                 return varlink_call_error(call, "io.stage0.Images.InvalidPath", p);
         }
         return images_submit(im, call, "io.stage0.Worker.Import", json_object_get(parameters),
-                             import_reply, NULL);
+                             import_reply, NULL, NULL);
 }
 
 /* List and Inspect read the index directly: they are quick. */
@@ -426,6 +432,142 @@ static int method_inspect(VarlinkCall *call, json_object *parameters, void *user
         return varlink_call_reply(call, reply);
 }
 
+/* Remove: references are resolved here, so NoSuchImage and AmbiguousImage name what the caller
+ * gave; the worker checks use by pods and removes. */
+
+static void remove_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
+        ImageJob *j = userdata;
+        json_object *p = json_object_new_object();
+
+        if (reply->continues) {
+                json_object_put(p);
+                return;
+        }
+        json_object_object_add(p, "removed", json_object_get((json_object *) j->data));
+        json_object_object_add(p, "removedTrees",
+                json_object_get(json_object_object_get(reply->parameters, "removedTrees")));
+        (void) varlink_call_reply(j->call, p);
+}
+
+static void json_data_free(void *data) {
+        json_object_put(data);
+}
+
+static int method_remove(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        json_object *refs = json_object_object_get(parameters, "images");
+        _cleanup_json_ json_object *keys = json_object_new_array(), *ids = json_object_new_array();
+        json_object *p;
+        int r;
+
+        if (!keys || !ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_object_array_length(refs); i++) {
+                _cleanup_(image_info_clear) ImageInfo info = {};
+                char param[64];
+
+                snprintf(param, sizeof(param), "images[%zu]", i);
+                r = resolve_or_reply(im, call, json_object_array_get_idx(refs, i), param, &info);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+                json_object_array_add(keys, json_object_new_string(info.key));
+                json_object_array_add(ids, json_object_new_string(info.id));
+        }
+        p = json_object_new_object();
+        json_object_object_add(p, "keys", TAKE_PTR(keys));
+        return images_submit(im, call, "io.stage0.Worker.Remove", p, remove_reply, TAKE_PTR(ids),
+                             json_data_free);
+}
+
+/* Verify and Render: resolve here, the work in a worker. */
+
+static void trees_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
+        ImageJob *j = userdata;
+        json_object *p;
+
+        if (reply->continues)
+                return;
+        p = json_object_new_object();
+        json_object_object_add(p, "id", json_object_new_string(j->data));
+        json_object_object_add(p, "trees",
+                json_object_get(json_object_object_get(reply->parameters, "trees")));
+        (void) varlink_call_reply(j->call, p);
+}
+
+static int method_verify(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        _cleanup_(image_info_clear) ImageInfo info = {};
+        json_object *p;
+        char *id;
+        int r;
+
+        r = resolve_or_reply(im, call, json_object_object_get(parameters, "image"), "image", &info);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        id = strdup(info.id);
+        p = json_object_new_object();
+        if (!id || !p) {
+                free(id);
+                json_object_put(p);
+                return -ENOMEM;
+        }
+        json_object_object_add(p, "key", json_object_new_string(info.key));
+        return images_submit(im, call, "io.stage0.Worker.Verify", p, trees_reply, id, free);
+}
+
+static void render_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
+        ImageJob *j = userdata;
+        json_object *p;
+
+        if (reply->continues)
+                return;
+        p = json_object_new_object();
+        json_object_object_add(p, "tree", json_object_get(json_object_object_get(reply->parameters, "tree")));
+        (void) varlink_call_reply(j->call, p);
+}
+
+static int method_render(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        _cleanup_(image_info_clear) ImageInfo info = {};
+        json_object *p;
+        int r;
+
+        r = resolve_or_reply(im, call, json_object_object_get(parameters, "image"), "image", &info);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        p = json_object_new_object();
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "key", json_object_new_string(info.key));
+        json_object_object_add(p, "target", json_object_get(json_object_object_get(parameters, "target")));
+        json_object_object_add(p, "rootfsOnly", json_object_get(json_object_object_get(parameters, "rootfsOnly")));
+        json_object_object_add(p, "overwrite", json_object_get(json_object_object_get(parameters, "overwrite")));
+        return images_submit(im, call, "io.stage0.Worker.Render", p, render_reply, NULL, NULL);
+}
+
+/* GarbageCollect: the worker's answer is ours. */
+
+static void gc_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
+        ImageJob *j = userdata;
+
+        if (!reply->continues)
+                (void) varlink_call_reply(j->call, json_object_get(reply->parameters));
+}
+
+static int method_garbage_collect(VarlinkCall *call, json_object *parameters, void *userdata) {
+        Images *im = userdata;
+        json_object *grace = json_object_object_get(parameters, "gracePeriodUsec"), *p;
+
+        if (grace && json_object_get_int64(grace) < 0)
+                return varlink_call_error_invalid_parameter(call, "gracePeriodUsec");
+        p = json_object_new_object();
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "gracePeriodUsec",
+                json_object_new_int64(grace ? json_object_get_int64(grace) : (int64_t) IMAGES_GC_GRACE_DEFAULT_USEC));
+        return images_submit(im, call, "io.stage0.Worker.GarbageCollect", p, gc_reply, NULL, NULL);
+}
+
 static const struct {
         const char *method;
         VarlinkMethod fn;
@@ -433,6 +575,10 @@ static const struct {
         { "io.stage0.Images.Import", method_import },
         { "io.stage0.Images.List", method_list },
         { "io.stage0.Images.Inspect", method_inspect },
+        { "io.stage0.Images.Remove", method_remove },
+        { "io.stage0.Images.Verify", method_verify },
+        { "io.stage0.Images.Render", method_render },
+        { "io.stage0.Images.GarbageCollect", method_garbage_collect },
 };
 
 int images_bind(Images *im, VarlinkServer *server) {

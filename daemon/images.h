@@ -11,6 +11,7 @@
 
 #define IMAGES_WORKERS_MAX 4
 #define IMAGES_QUEUE_MAX 256
+#define IMAGES_GC_GRACE_DEFAULT_USEC (24ULL * 3600ULL * 1000000ULL)
 
 typedef struct Images Images;
 typedef struct ImageJob ImageJob;

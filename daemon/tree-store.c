@@ -446,3 +446,17 @@ int tree_store_list(ImageStore *s, char ***ret_ids) {
         *ret_ids = ids;
         return 0;
 }
+
+int tree_store_info(ImageStore *s, const char *tree_id, TreeInfo *ret) {
+        char path[4096];
+        _cleanup_close_ int trees_fd = -EBADF;
+
+        if (!tree_id_is_valid(tree_id))
+                return -EINVAL;
+        trees_fd = open_trees_dir(s, path, sizeof(path));
+        if (trees_fd < 0)
+                return trees_fd;
+        if (!is_rendered(trees_fd, tree_id))
+                return -ENOENT;
+        return tree_info_fill(trees_fd, path, tree_id, ret);
+}

@@ -54,6 +54,9 @@ int tree_store_get(ImageStore *s, const char *key, TreeInfo *ret, ErrorDetail *e
  * *ret_actual gets the computed hash, malloc'd). */
 int tree_store_verify(ImageStore *s, const char *tree_id, char **ret_actual);
 int tree_store_remove(ImageStore *s, const char *tree_id);
+/* What is recorded of a rendered tree (its hash and top image); -ENOENT when it is not
+ * rendered, -EINVAL for a malformed ID. Renders nothing. */
+int tree_store_info(ImageStore *s, const char *tree_id, TreeInfo *ret);
 /* IDs of all rendered trees, sorted, NULL-terminated. A tree left half-rendered by a crash is
  * not listed; the next tree_store_get of it renders it again. */
 int tree_store_list(ImageStore *s, char ***ret_ids);

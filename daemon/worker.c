@@ -49,6 +49,9 @@ static const struct {
 } worker_methods[] = {
         { "io.stage0.Worker.Import", worker_method_import },
         { "io.stage0.Worker.Render", worker_method_render },
+        { "io.stage0.Worker.Verify", worker_method_verify },
+        { "io.stage0.Worker.Remove", worker_method_remove },
+        { "io.stage0.Worker.GarbageCollect", worker_method_garbage_collect },
 };
 
 int worker_main(const char *data_dir, int fd) {

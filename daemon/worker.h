@@ -26,3 +26,6 @@ int worker_refuse(VarlinkCall *call, const char *error, json_object *parameters)
 /* The method handlers, one file per job kind. */
 int worker_method_import(VarlinkCall *call, json_object *parameters, void *userdata);
 int worker_method_render(VarlinkCall *call, json_object *parameters, void *userdata);
+int worker_method_verify(VarlinkCall *call, json_object *parameters, void *userdata);
+int worker_method_remove(VarlinkCall *call, json_object *parameters, void *userdata);
+int worker_method_garbage_collect(VarlinkCall *call, json_object *parameters, void *userdata);
