@@ -132,6 +132,15 @@ int worker_method_render(VarlinkCall *call, json_object *parameters, void *userd
         if (r < 0)
                 return r;
         r = tree_store_get(store, key, &tree, &detail);
+        if (r >= 0 && target) {
+                /* As rkt's `image render`: a tree that no longer matches its hash is
+                 * rendered again rather than handed out. */
+                _cleanup_free_ char *actual = NULL;
+
+                r = tree_store_verify(store, tree.id, &actual);
+                if (r == -EBADMSG && (r = tree_store_remove(store, tree.id)) >= 0)
+                        r = tree_store_get(store, key, &tree, &detail);
+        }
         if (r == -ENOENT || r == -EBADMSG)
                 return refuse_render(call, r, key, &detail);
         if (r < 0)
