@@ -118,6 +118,7 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
                 .event = d->event,
                 .data_dir = d->data_dir,
                 .debug = log_get_max_level() >= LOG_DEBUG,
+                .max_image_size = config->max_image_size,
         });
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store in %s: %m", d->data_dir);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
@@ -29,6 +30,7 @@ typedef struct DaemonConfig {
         VarlinkLimits limits;        /* 0 selects the library default */
         bool check_replies;          /* check every reply against the IDL (tests) */
         bool worker;                 /* run as a worker (internal; see worker.h) */
+        uint64_t max_image_size;     /* uncompressed bytes; 0 selects the default */
 } DaemonConfig;
 
 typedef struct Daemon {

@@ -26,6 +26,7 @@ struct Images {
         sd_event *event;
         char *data_dir;
         bool debug;
+        uint64_t max_image_size;
         ImageStore *store;
         unsigned n_running;
         unsigned n_queued;
@@ -41,6 +42,7 @@ int images_new(Images **ret, const ImagesConfig *config) {
                 return -ENOMEM;
         im->event = sd_event_ref(config->event);
         im->debug = config->debug;
+        im->max_image_size = config->max_image_size;
         im->data_dir = strdup(config->data_dir);
         if (!im->data_dir) {
                 images_free(im);
@@ -314,8 +316,16 @@ static int method_import(VarlinkCall *call, json_object *parameters, void *userd
                 json_object_object_add(p, "reason", json_object_new_string("not an absolute path"));
                 return varlink_call_error(call, "io.stage0.Images.InvalidPath", p);
         }
-        return images_submit(im, call, "io.stage0.Worker.Import", json_object_get(parameters),
-                             import_reply, NULL, NULL);
+        json_object *p = json_object_new_object();
+
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "path", json_object_new_string(path));
+        json_object_object_add(p, "allowDeviceNodes",
+                json_object_get(json_object_object_get(parameters, "allowDeviceNodes")));
+        if (im->max_image_size > 0)
+                json_object_object_add(p, "sizeMax", json_object_new_int64((int64_t) im->max_image_size));
+        return images_submit(im, call, "io.stage0.Worker.Import", p, import_reply, NULL, NULL);
 }
 
 /* List and Inspect read the index directly: they are quick. */

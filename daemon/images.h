@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "image-store.h"
@@ -20,6 +21,7 @@ typedef struct ImagesConfig {
         sd_event *event;
         const char *data_dir;
         bool debug;
+        uint64_t max_image_size;      /* 0: the store's default */
 } ImagesConfig;
 
 int images_new(Images **ret, const ImagesConfig *config);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "image-store.h"
 #include "worker.h"
 
 #define EXIT_USAGE 2
@@ -22,6 +23,7 @@
 #define BYTES_MAX (1024ULL * 1024ULL * 1024ULL)
 #define GROUP_NAME_MAX 64
 #define WORKER_FD 3
+#define IMAGE_SIZE_LIMIT_MAX (1ULL << 40)
 
 enum {
         ARG_SOCKET = 0x100,
@@ -35,6 +37,7 @@ enum {
         ARG_MAX_OUTPUT_QUEUE,
         ARG_VERSION,
         ARG_WORKER,
+        ARG_MAX_IMAGE_SIZE,
 };
 
 static void help(void) {
@@ -53,12 +56,14 @@ static void help(void) {
                "  --max-connections-per-uid N   connections per peer uid (default %u)\n"
                "  --max-message-size BYTES      largest message read or sent (default %u)\n"
                "  --max-output-queue BYTES      unsent replies per connection (default %u)\n"
+               "  --max-image-size BYTES        largest uncompressed image to import\n"
+               "                                (default %llu)\n"
                "  --debug                       log debug messages\n"
                "  -h --help                     show this help\n"
                "  --version                     show the version\n",
                STAGE0_DEFAULT_SOCKET, STAGE0_DEFAULT_DATA_DIR, VARLINK_CONNECTIONS_MAX_DEFAULT,
                VARLINK_CONNECTIONS_PER_UID_MAX_DEFAULT, VARLINK_MESSAGE_SIZE_MAX_DEFAULT,
-               VARLINK_OUTPUT_QUEUE_MAX_DEFAULT);
+               VARLINK_OUTPUT_QUEUE_MAX_DEFAULT, (unsigned long long) IMAGE_SIZE_MAX_DEFAULT);
 }
 
 static int usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -157,6 +162,7 @@ static const struct option options[] = {
         { "help",                    no_argument,       NULL, 'h' },
         { "version",                 no_argument,       NULL, ARG_VERSION },
         { "worker",                  no_argument,       NULL, ARG_WORKER },
+        { "max-image-size",          required_argument, NULL, ARG_MAX_IMAGE_SIZE },
         {}
 };
 
@@ -183,6 +189,15 @@ static int parse_option(int c, DaemonConfig *config) {
                 return parse_bytes("--max-message-size", optarg, &config->limits.message_size_max);
         case ARG_MAX_OUTPUT_QUEUE:
                 return parse_bytes("--max-output-queue", optarg, &config->limits.output_queue_max);
+        case ARG_MAX_IMAGE_SIZE: {
+                unsigned long long v;
+                int r = parse_number("--max-image-size", optarg, BYTES_MIN, IMAGE_SIZE_LIMIT_MAX, &v);
+
+                if (r < 0)
+                        return r;
+                config->max_image_size = v;
+                return 0;
+        }
         case ARG_WORKER:
                 config->worker = true;
                 return 0;
