@@ -13,7 +13,8 @@
  *  - tar names with ".." or a leading "/" fail the render (import never stores them);
  *  - file flags (chattr) are not restored: an immutable bit would make the tree unremovable.
  * libarchive extracts relative to the current directory, so rendering changes the process's
- * cwd for its duration and restores it; workers are single-threaded. */
+ * cwd for its duration and restores it: no other thread of the caller may use relative paths
+ * meanwhile (workers are single-threaded; our own hasher thread touches no paths). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
