@@ -13,6 +13,7 @@ const Command *const commands[] = {
         &command_info,
         &command_introspect,
         &command_call,
+        &command_image,
 };
 const size_t n_commands = ELEMENTSOF(commands);
 

@@ -16,6 +16,7 @@ typedef struct Command {
 extern const Command command_info;
 extern const Command command_introspect;
 extern const Command command_call;
+extern const Command command_image;
 
 /* All commands, in the order --help lists them. */
 extern const Command *const commands[];

@@ -144,6 +144,8 @@ static int flag_take(Options *o, int argc, char *const *argv, int *i, char *erro
         if (global >= 0)
                 return global_option_apply(o, (GlobalOption) global, value, error, error_size);
         o->flag_values[local] = value;
+        /* The array has room for every argv entry, so this cannot overflow. */
+        o->repeats[o->n_repeats++] = (OptionsFlagValue) { (size_t) local, value };
         return 0;
 }
 
@@ -189,15 +191,18 @@ int options_parse(Options *ret, int argc, char *const *argv, const char *env_soc
                 .timeout_usec = OPTIONS_TIMEOUT_DEFAULT_SEC * 1000000ULL,
         };
         _cleanup_free_ char **args = NULL;
+        _cleanup_free_ OptionsFlagValue *repeats = NULL;
         bool options_end = false;
         int r;
 
         if (argc < 1 || !argv || !lookup)
                 return -EINVAL;
         args = calloc((size_t) argc, sizeof(char *));
-        if (!args)
+        repeats = calloc((size_t) argc, sizeof(OptionsFlagValue));
+        if (!args || !repeats)
                 return -ENOMEM;
         o.args = args;
+        o.repeats = repeats;
 
         for (int i = 1; i < argc; i++) {
                 if (!options_end && strcmp(argv[i], "--") == 0)
@@ -215,6 +220,7 @@ int options_parse(Options *ret, int argc, char *const *argv, const char *env_soc
                 return r;
 
         args = NULL;
+        repeats = NULL;
         *ret = o;
         return 0;
 }
@@ -225,6 +231,9 @@ void options_done(Options *options) {
         free(options->args);
         options->args = NULL;
         options->n_args = 0;
+        free(options->repeats);
+        options->repeats = NULL;
+        options->n_repeats = 0;
 }
 
 const char *options_flag(const Options *options, const char *name) {
@@ -232,6 +241,26 @@ const char *options_flag(const Options *options, const char *name) {
                 return NULL;
         int i = flag_find(options->command->flags, options->command->n_flags, name, strlen(name));
         return i < 0 ? NULL : options->flag_values[i];
+}
+
+size_t options_flag_count(const Options *options, const char *name) {
+        size_t n = 0;
+
+        while (options_flag_nth(options, name, n))
+                n++;
+        return n;
+}
+
+const char *options_flag_nth(const Options *options, const char *name, size_t i) {
+        if (!options->command)
+                return NULL;
+        int f = flag_find(options->command->flags, options->command->n_flags, name, strlen(name));
+        if (f < 0)
+                return NULL;
+        for (size_t k = 0; k < options->n_repeats; k++)
+                if (options->repeats[k].flag == (size_t) f && i-- == 0)
+                        return options->repeats[k].value;
+        return NULL;
 }
 
 int options_parse_json_object(const char *text, json_object **ret, char *error,

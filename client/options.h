@@ -21,6 +21,12 @@ typedef struct CommandFlag {
         bool has_value;
 } CommandFlag;
 
+/* One command flag as given; a flag given again is kept again. */
+typedef struct OptionsFlagValue {
+        size_t flag;            /* index into command->flags */
+        const char *value;
+} OptionsFlagValue;
+
 /* What options_parse needs to know about a command. */
 typedef struct CommandSyntax {
         const char *name;
@@ -45,6 +51,10 @@ typedef struct Options {
         /* Parallel to command->flags: the value given, "" for a flag without a value, or NULL
          * when absent. */
         const char *flag_values[OPTIONS_COMMAND_FLAGS_MAX];
+        /* Every command flag given, in command-line order: options_flag_nth reads a flag
+         * that may be repeated. Owned array. */
+        OptionsFlagValue *repeats;
+        size_t n_repeats;
 } Options;
 
 /* env_socket is $STAGE0_SOCKET or NULL. On success *ret owns an array; free it with
@@ -53,8 +63,12 @@ int options_parse(Options *ret, int argc, char *const *argv, const char *env_soc
                   CommandLookup lookup, char *error, size_t error_size);
 void options_done(Options *options);
 
-/* The value of a command flag, "" for a set boolean flag, NULL when absent or unknown. */
+/* The value of a command flag (the last one given), "" for a set boolean flag, NULL when absent or unknown. */
 const char *options_flag(const Options *options, const char *name);
+/* For a flag that may be given more than once (where options_flag sees the last): how many
+ * times it was given, and the i-th value in command-line order (NULL past the end). */
+size_t options_flag_count(const Options *options, const char *name);
+const char *options_flag_nth(const Options *options, const char *name, size_t i);
 
 /* Parses SECONDS (decimal, fraction allowed, > 0) into microseconds; "infinity" waits
  * forever, for streams that may stay quiet. */
