@@ -304,6 +304,7 @@ const char *image_progress_format(uint64_t done, int64_t total, double rate, cha
                 snprintf(buf, size, "%s  %s/s", done_text, rate_text);
                 return buf;
         }
+        /* The bar stops when full; a file that grew still shows its true count. */
         if (done > t)
                 done = t;
         /* An empty file is all done. */

@@ -1,6 +1,7 @@
 /* Unit tests for stage0c's pure parts: the command line (global options anywhere, the
  * environment, command flags and argument counts), call's argument checks, the error line
- * and the other output, and the exit status table. */
+ * and the other output, the exit status table, and image's references, durations and
+ * formatting. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "cleanup.h"
 #include "cmd-call.h"
+#include "cmd-image.h"
 #include "command.h"
 #include "config.h"
 #include "exit-status.h"
@@ -373,6 +375,217 @@ static void test_exit_status(void **state) {
         assert_int_equal(exit_status_from_call(-ENOENT, NULL), EXIT_STATUS_CONNECTION);
 }
 
+static void test_repeated_flag(void **state) {
+        Options o;
+        char error[256] = "";
+
+        assert_int_equal(parse(&o, ARGV("image", "list", "--label", "a=1", "--full",
+                                         "--label=b=2", "--label", "a=3"), NULL, error,
+                               sizeof(error)), 0);
+        assert_int_equal(options_flag_count(&o, "--label"), 3);
+        assert_string_equal(options_flag_nth(&o, "--label", 0), "a=1");
+        assert_string_equal(options_flag_nth(&o, "--label", 1), "b=2");
+        assert_string_equal(options_flag_nth(&o, "--label", 2), "a=3");
+        assert_null(options_flag_nth(&o, "--label", 3));
+        /* options_flag still sees the last one. */
+        assert_string_equal(options_flag(&o, "--label"), "a=3");
+        assert_int_equal(options_flag_count(&o, "--full"), 1);
+        assert_int_equal(options_flag_count(&o, "--overwrite"), 0);
+        assert_int_equal(options_flag_count(&o, "--nope"), 0);
+        assert_int_equal(o.n_args, 1);
+        options_done(&o);
+}
+
+/* Parses text (with extra labels, "k=v" strings, NULL-terminated) and compares the compact
+ * JSON of the reference with want. */
+static void assert_ref(const char *text, const char *const *labels, const char *want) {
+        _cleanup_json_ json_object *l = NULL, *ref = NULL;
+        char error[256] = "";
+
+        if (labels) {
+                l = json_object_new_object();
+                for (const char *const *p = labels; *p; p++)
+                        assert_int_equal(image_label_add(l, *p, error, sizeof(error)), 0);
+        }
+        if (image_ref_parse(text, l, &ref, error, sizeof(error)) < 0)
+                fail_msg("'%s' refused: %s", text, error);
+        assert_string_equal(json_object_to_json_string_ext(ref, OUTPUT_JSON_LINE), want);
+}
+
+static void assert_ref_error(const char *text, const char *const *labels, const char *want) {
+        _cleanup_json_ json_object *l = NULL, *ref = NULL;
+        char error[256] = "";
+
+        if (labels) {
+                l = json_object_new_object();
+                for (const char *const *p = labels; *p; p++)
+                        assert_int_equal(image_label_add(l, *p, error, sizeof(error)), 0);
+        }
+        assert_int_equal(image_ref_parse(text, l, &ref, error, sizeof(error)), -EINVAL);
+        assert_null(ref);
+        if (!strstr(error, want))
+                fail_msg("error '%s' for '%s' does not contain '%s'", error, text, want);
+}
+
+#define LABELS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+
+static void test_image_ref(void **state) {
+        assert_ref("sha512-ab", NULL, "{\"id\":\"sha512-ab\"}");
+        assert_ref("sha512-0123456789ABCDEF", NULL, "{\"id\":\"sha512-0123456789abcdef\"}");
+        assert_ref("example.com/busybox", NULL, "{\"name\":\"example.com/busybox\"}");
+        assert_ref("example.com/busybox:1.36", NULL,
+                   "{\"name\":\"example.com/busybox\",\"labels\":{\"version\":\"1.36\"}}");
+        /* Split at the last ':'. */
+        assert_ref("a:b:c", NULL, "{\"name\":\"a:b\",\"labels\":{\"version\":\"c\"}}");
+        assert_ref("busybox", LABELS("arch=amd64", "os=linux"),
+                   "{\"name\":\"busybox\",\"labels\":{\"arch\":\"amd64\",\"os\":\"linux\"}}");
+        assert_ref("busybox:1", LABELS("arch=amd64"),
+                   "{\"name\":\"busybox\",\"labels\":{\"arch\":\"amd64\",\"version\":\"1\"}}");
+        /* An empty value is a value. */
+        assert_ref("busybox", LABELS("empty="), "{\"name\":\"busybox\",\"labels\":{\"empty\":\"\"}}");
+
+        char full[8 + 128] = "sha512-";
+        memset(full + 7, 'a', 128);
+        full[7 + 128] = '\0';
+        char want[200];
+        snprintf(want, sizeof(want), "{\"id\":\"%s\"}", full);
+        assert_ref(full, NULL, want);
+}
+
+static void test_image_ref_errors(void **state) {
+        char too_long[8 + 129] = "sha512-";
+
+        memset(too_long + 7, 'a', 129);
+        too_long[7 + 129] = '\0';
+        assert_ref_error("", NULL, "empty");
+        assert_ref_error("sha512-", NULL, "2 to 128 hex digits");
+        assert_ref_error("sha512-a", NULL, "2 to 128 hex digits");
+        assert_ref_error(too_long, NULL, "2 to 128 hex digits");
+        assert_ref_error("sha512-abxy", NULL, "'x', not a hex digit");
+        assert_ref_error("sha512-ab", LABELS("version=1"), "not an image ID");
+        assert_ref_error(":1.0", NULL, "empty name");
+        assert_ref_error("busybox:", NULL, "empty version");
+        assert_ref_error("busybox:1", LABELS("version=2"), "both");
+}
+
+static void test_image_label(void **state) {
+        _cleanup_json_ json_object *l = json_object_new_object();
+        char error[256] = "";
+
+        assert_int_equal(image_label_add(l, "a=b=c", error, sizeof(error)), 0);
+        assert_string_equal(json_object_get_string(json_object_object_get(l, "a")), "b=c");
+        assert_int_equal(image_label_add(l, "a=d", error, sizeof(error)), -EINVAL);
+        assert_non_null(strstr(error, "given twice"));
+        assert_int_equal(image_label_add(l, "novalue", error, sizeof(error)), -EINVAL);
+        assert_non_null(strstr(error, "NAME=VALUE"));
+        assert_int_equal(image_label_add(l, "=v", error, sizeof(error)), -EINVAL);
+        assert_int_equal(json_object_object_length(l), 1);
+}
+
+static void test_image_duration(void **state) {
+        static const struct {
+                const char *text;
+                uint64_t usec;
+        } good[] = {
+                { "0", 0 },
+                { "0s", 0 },
+                { "90s", 90000000ULL },
+                { "30m", 1800000000ULL },
+                { "24h", 86400000000ULL },
+                { "1h30m", 5400000000ULL },
+                { "1h0m10s", 3610000000ULL },
+                { "1.5h", 5400000000ULL },
+                { ".5s", 500000ULL },
+                { "2.s", 2000000ULL },
+                { "250ms", 250000ULL },
+                { "1s500ms", 1500000ULL },
+                { "7us", 7ULL },
+                { "7\xc2\xb5s", 7ULL },
+                { "1.0000009s", 1000000ULL },   /* rounded down to microseconds */
+                { "2562047788h", 2562047788ULL * 3600000000ULL },
+        };
+        static const char *const bad[] = {
+                "", "s", "10", "10x", "1h 30m", "-1h", "+1h", "1..5s", ".s", "1hh", "m5",
+                "1ns",
+        };
+        static const char *const range[] = {
+                "2562047789h", "9223372036854775808us", "99999999999999999999999h",
+                "2562047788h2562047788h",
+        };
+        uint64_t usec;
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                usec = 1;
+                if (image_duration_parse(good[i].text, &usec) < 0)
+                        fail_msg("'%s' refused", good[i].text);
+                if (usec != good[i].usec)
+                        fail_msg("'%s' gave %llu, not %llu", good[i].text,
+                                 (unsigned long long) usec, (unsigned long long) good[i].usec);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (image_duration_parse(bad[i], &usec) != -EINVAL)
+                        fail_msg("'%s' not refused with -EINVAL", bad[i]);
+        for (size_t i = 0; i < ELEMENTSOF(range); i++)
+                if (image_duration_parse(range[i], &usec) != -ERANGE)
+                        fail_msg("'%s' not refused with -ERANGE", range[i]);
+}
+
+static void test_image_formatting(void **state) {
+        char buf[IMAGE_TEXT_MAX];
+        const uint64_t s = 1000000ULL, now = 1700000000ULL * s;
+
+        assert_string_equal(image_id_short("sha512-0123456789abcdef0123", buf, sizeof(buf)),
+                            "sha512-0123456789ab");
+        assert_string_equal(image_id_short("sha512-0123456789ab", buf, sizeof(buf)),
+                            "sha512-0123456789ab");
+        assert_string_equal(image_id_short("other", buf, sizeof(buf)), "other");
+
+        assert_string_equal(image_size_format(0, buf, sizeof(buf)), "0 B");
+        assert_string_equal(image_size_format(1023, buf, sizeof(buf)), "1023 B");
+        assert_string_equal(image_size_format(1024, buf, sizeof(buf)), "1.0 KiB");
+        assert_string_equal(image_size_format(1536, buf, sizeof(buf)), "1.5 KiB");
+        assert_string_equal(image_size_format(1048575, buf, sizeof(buf)), "1.0 MiB");
+        assert_string_equal(image_size_format(200ULL << 20, buf, sizeof(buf)), "200.0 MiB");
+        assert_string_equal(image_size_format(3ULL << 40, buf, sizeof(buf)), "3.0 TiB");
+        assert_string_equal(image_size_format(UINT64_MAX, buf, sizeof(buf)), "16.0 EiB");
+
+        assert_string_equal(image_time_format(now, now, buf, sizeof(buf)), "0 seconds ago");
+        assert_string_equal(image_time_format(now - 1 * s, now, buf, sizeof(buf)), "1 second ago");
+        assert_string_equal(image_time_format(now - 59 * s, now, buf, sizeof(buf)), "59 seconds ago");
+        assert_string_equal(image_time_format(now - 60 * s, now, buf, sizeof(buf)), "1 minute ago");
+        assert_string_equal(image_time_format(now - 7200 * s, now, buf, sizeof(buf)), "2 hours ago");
+        assert_string_equal(image_time_format(now - 6 * 86400 * s, now, buf, sizeof(buf)), "6 days ago");
+        assert_string_equal(image_time_format(now - 7 * 86400 * s, now, buf, sizeof(buf)),
+                            "2023-11-07T22:13:20Z");
+        /* In the future: the clock moved; show the time itself. */
+        assert_string_equal(image_time_format(now + 3600 * s, now, buf, sizeof(buf)),
+                            "2023-11-14T23:13:20Z");
+
+        assert_string_equal(image_progress_format(0, 100 << 20, 0, buf, sizeof(buf)),
+                            "[>                       ]   0%  0 B / 100.0 MiB  0 B/s");
+        assert_string_equal(image_progress_format(50 << 20, 100 << 20, 25 << 20, buf, sizeof(buf)),
+                            "[============>           ]  50%  50.0 MiB / 100.0 MiB  25.0 MiB/s");
+        assert_string_equal(image_progress_format(100 << 20, 100 << 20, 1024, buf, sizeof(buf)),
+                            "[========================] 100%  100.0 MiB / 100.0 MiB  1.0 KiB/s");
+        /* More than the total (the file grew): the bar stops full, the count stays true. */
+        assert_string_equal(image_progress_format(200, 100, 0, buf, sizeof(buf)),
+                            "[========================] 100%  200 B / 100 B  0 B/s");
+        assert_string_equal(image_progress_format(0, 0, 0, buf, sizeof(buf)),
+                            "[========================] 100%  0 B / 0 B  0 B/s");
+        assert_string_equal(image_progress_format(5000, -1, 2048, buf, sizeof(buf)),
+                            "4.9 KiB  2.0 KiB/s");
+        /* A small buffer truncates. */
+        assert_string_equal(image_progress_format(5000, -1, 2048, buf, 4), "4.9");
+}
+
+static void test_image_usage_errors(void **state) {
+        /* The flags of all subcommands parse; image_run refuses the misplaced ones. */
+        assert_usage_error(ARGV("image"), "missing argument");
+        assert_usage_error(ARGV("image", "list", "--bogus"), "unknown option '--bogus' for image");
+        assert_usage_error(ARGV("image", "list", "--label"), "--label needs a value");
+}
+
+
 static void test_command_table(void **state) {
         for (size_t i = 0; i < n_commands; i++) {
                 const Command *c = commands[i];
@@ -405,6 +618,13 @@ int main(void) {
                 cmocka_unit_test(test_json_output),
                 cmocka_unit_test(test_exit_status),
                 cmocka_unit_test(test_command_table),
+                cmocka_unit_test(test_repeated_flag),
+                cmocka_unit_test(test_image_ref),
+                cmocka_unit_test(test_image_ref_errors),
+                cmocka_unit_test(test_image_label),
+                cmocka_unit_test(test_image_duration),
+                cmocka_unit_test(test_image_formatting),
+                cmocka_unit_test(test_image_usage_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
