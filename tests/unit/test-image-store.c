@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "image-import.h"
 #include "image-store.h"
 
 typedef struct Entry {
@@ -547,6 +548,28 @@ static void test_bad_streams(void **state) {
         assert_refused_file(f, gzcut, "corrupt gzip");
 }
 
+/* A blob that cannot be written: the writing thread fails while the reader is blocked on a
+ * full ring, and the error comes back instead of a hang. */
+static void test_write_error(void **state) {
+        Fixture *f = *state;
+        _cleanup_free_ char *manifest = manifest_for("example.com/w", "1", "amd64");
+        const char *path = fixture_file(f, ".tar");
+        const char *out = fixture_file(f, ".blob");
+        ImageImportResult res = {};
+        ErrorDetail e = {};
+        _cleanup_close_ int in = -EBADF, ro = -EBADF;
+
+        write_tar(path, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_NONE,
+                  (const Entry[]) { F("manifest", manifest), Z("rootfs/big", 16u << 20), {} });
+        write_file(out, "", 0);
+        in = open(path, O_RDONLY | O_CLOEXEC);
+        ro = open(out, O_RDONLY | O_CLOEXEC);
+        assert_true(in >= 0 && ro >= 0);
+        assert_int_equal(image_import_stream(in, ro, NULL, NULL, NULL, &res, &e), -EBADF);
+        assert_string_equal(e.reason, "cannot write the blob");
+        assert_null(res.manifest);
+}
+
 static void test_device_nodes_allowed(void **state) {
         Fixture *f = *state;
         _cleanup_free_ char *manifest = manifest_for("example.com/dev", "1", "amd64");
@@ -1057,6 +1080,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bad_tars, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_streams, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_device_nodes_allowed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resolve_prefix, setup, teardown),
