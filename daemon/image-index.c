@@ -46,10 +46,12 @@ static const char *const statement_sql[_STMT_MAX] = {
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (key) DO NOTHING",
         [STMT_INSERT_LABEL] = "INSERT INTO labels (key, name, value) VALUES (?1, ?2, ?3)",
         [STMT_CONTAINS] = "SELECT 1 FROM images WHERE key = ?1",
-        [STMT_GET] = "SELECT id, name, size, imported_usec, last_used_usec FROM images WHERE key = ?1",
+        [STMT_GET] = "SELECT id, name, size, imported_usec, last_used_usec FROM images"
+                     " WHERE key = ?1",
         [STMT_GET_LABELS] = "SELECT name, value FROM labels WHERE key = ?1 ORDER BY rowid",
         [STMT_MANIFEST] = "SELECT manifest FROM images WHERE key = ?1",
-        [STMT_FIND_PREFIX] = "SELECT id FROM images WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+        [STMT_FIND_PREFIX] = "SELECT id FROM images WHERE key >= ?1 AND key < ?2"
+                             " ORDER BY key LIMIT ?3",
         [STMT_FIND_NAME] = "SELECT key FROM images AS i WHERE name = ?1 AND " LABELS_MATCH
                            " ORDER BY imported_usec DESC, key DESC LIMIT 1",
         [STMT_LIST] = "SELECT key FROM images AS i"

@@ -63,15 +63,15 @@ const char *image_store_path(const ImageStore *s);   /* <data>/images */
 
 /* Imports the ACI read from fd: a tar, plain or compressed (gzip, bzip2, xz, zstd). One pass
  * over the input decompresses, hashes, writes and checks the blob (image-import.h lists what
- * is refused). Returns 0 when the image was stored now, 1 when it was stored already (nothing
- * changed, not even the last-use time: call image_store_touch for that), -EBADMSG with
- * *error for a refused image (nothing is left behind), -EFBIG over size_max, -EMSGSIZE for
- * a manifest over IMAGE_MANIFEST_SIZE_MAX, or another negative errno. A refusal of the tar has the archive path in error->field ("" for the
- * stream as a whole); a refusal of the manifest's content has "manifest:" + its JSON path
- * ("manifest:labels[1].name", "manifest:" for the whole manifest). progress (may be NULL) is
- * called after each read of the input with the input bytes read so far and the file's size
- * (0 when fd is not a regular file). *ret (may be NULL) gets the stored image; after a 1,
- * with its first import time. */
+ * is refused). Returns 0 when the image was stored now; 1 when it was stored already
+ * (nothing changed, not even the last-use time: call image_store_touch for that); -EBADMSG
+ * with *error for a refused image (nothing is left behind); -EFBIG over size_max; -EMSGSIZE
+ * for a manifest over IMAGE_MANIFEST_SIZE_MAX; or another negative errno. A refusal of the
+ * tar has the archive path in error->field ("" for the stream as a whole); a refusal of the
+ * manifest's content has "manifest:" + its JSON path ("manifest:labels[1].name", "manifest:"
+ * for the whole manifest). progress (may be NULL) is called after each read of the input
+ * with the input bytes read so far and the file's size (0 when fd is not a regular file).
+ * *ret (may be NULL) gets the stored image; after a 1, with its first import time. */
 int image_store_import(ImageStore *s, int fd, const ImageImportOptions *options,
                        ImageImportProgress progress, void *userdata, ImageInfo *ret,
                        ErrorDetail *error);

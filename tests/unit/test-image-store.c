@@ -350,7 +350,8 @@ static const BadCase bad_cases[] = {
         { "rootfs symlink", { M, L("rootfs", "/") }, "rootfs" },
         { "rootfs file", { M, F("rootfs", "x") }, "rootfs" },
         { "manifest not json", { F("manifest", "{"), R }, "manifest:" },
-        { "manifest with NUL", { { .path = "manifest", .data = "{}\0", .len = 3 }, R }, "manifest:" },
+        { "manifest with NUL", { { .path = "manifest", .data = "{}\0", .len = 3 }, R },
+          "manifest:" },
         { "manifest without acKind",
           { { "manifest", .data = "{\"acVersion\":\"0.8.11\",\"name\":\"a\"}" }, R },
           "manifest:acKind" },
@@ -905,7 +906,8 @@ static void test_remove_touch_manifest_blob(void **state) {
         imported = info.imported_usec;
 
         assert_int_equal(image_store_touch(f->store, info.key, imported + 5), 0);
-        assert_int_equal(image_store_touch(f->store, info.key, imported + 1), 0);   /* no step back */
+        /* Never a step back. */
+        assert_int_equal(image_store_touch(f->store, info.key, imported + 1), 0);
         assert_int_equal(image_store_get(f->store, info.key, &again), 0);
         assert_int_equal(again.last_used_usec, imported + 5);
         assert_int_equal(again.imported_usec, imported);
