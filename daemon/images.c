@@ -8,19 +8,7 @@
 #include "images.h"
 #include "log.h"
 #include "tree-store.h"
-#include "worker-process.h"
-
-struct ImageJob {
-        Images *images;
-        ImageJob *next;
-        VarlinkCall *call;            /* NULL once the caller has gone */
-        char *method;                 /* io.stage0.Worker.* */
-        json_object *parameters;
-        WorkerProcess *worker;
-        VarlinkReplyFn on_reply;
-        void *data;                   /* per-method state */
-        void (*data_free)(void *);
-};
+#include "worker-job.h"
 
 struct Images {
         sd_event *event;
@@ -30,8 +18,8 @@ struct Images {
         ImageStore *store;
         unsigned n_running;
         unsigned n_queued;
-        ImageJob *queue_head, *queue_tail;
-        ImageJob *running;            /* a list, for freeing */
+        WorkerJob *queue_head, *queue_tail;
+        WorkerJob *running;           /* a list, for freeing */
 };
 
 int images_new(Images **ret, const ImagesConfig *config) {
@@ -57,44 +45,29 @@ int images_new(Images **ret, const ImagesConfig *config) {
         return 0;
 }
 
-static void job_free(ImageJob *j) {
-        if (!j)
-                return;
-        worker_process_free(j->worker);
-        if (j->call)
-                varlink_call_set_cancel(j->call, NULL, NULL);
-        varlink_call_unref(j->call);
-        json_object_put(j->parameters);
-        free(j->method);
-        if (j->data_free)
-                j->data_free(j->data);
-        free(j);
-}
-
-static void job_unlink_running(Images *im, ImageJob *j) {
-        for (ImageJob **p = &im->running; *p; p = &(*p)->next)
+static void job_unlink_running(Images *im, WorkerJob *j) {
+        for (WorkerJob **p = &im->running; *p; p = worker_job_next(*p))
                 if (*p == j) {
-                        *p = j->next;
-                        j->next = NULL;
+                        *p = *worker_job_next(j);
+                        *worker_job_next(j) = NULL;
                         return;
                 }
+}
+
+static void job_list_free(WorkerJob *j) {
+        while (j) {
+                WorkerJob *next = *worker_job_next(j);
+
+                worker_job_free(j);
+                j = next;
+        }
 }
 
 Images *images_free(Images *im) {
         if (!im)
                 return NULL;
-        while (im->running) {
-                ImageJob *j = im->running;
-
-                im->running = j->next;
-                job_free(j);
-        }
-        while (im->queue_head) {
-                ImageJob *j = im->queue_head;
-
-                im->queue_head = j->next;
-                job_free(j);
-        }
+        job_list_free(im->running);
+        job_list_free(im->queue_head);
         image_store_free(im->store);
         free(im->data_dir);
         sd_event_unref(im->event);
@@ -130,110 +103,51 @@ static json_object *image_to_json(const ImageInfo *info) {
         return o;
 }
 
-static int reply_system_error(VarlinkCall *call, int error, const char *message) {
-        json_object *p = json_object_new_object();
-        const char *name = strerrorname_np(-error);
-
-        if (!p)
-                return -ENOMEM;
-        json_object_object_add(p, "errno", json_object_new_int(-error));
-        json_object_object_add(p, "errnoName", json_object_new_string(name ? name : ""));
-        if (message)
-                json_object_object_add(p, "message", json_object_new_string(message));
-        return varlink_call_error(call, "io.stage0.Images.SystemError", p);
+static int images_system_error(VarlinkCall *call, int error, const char *message) {
+        return reply_system_error(call, "io.stage0.Images", error, message);
 }
 
-/* Workers. */
+/* Workers: at most IMAGES_WORKERS_MAX at a time, the rest waiting in call order. */
 
 static void images_start_queued(Images *im);
 
-static void job_finish(ImageJob *j) {
-        Images *im = j->images;
+static void job_done(WorkerJob *j) {
+        Images *im = worker_job_userdata(j);
 
         job_unlink_running(im, j);
         im->n_running--;
-        job_free(j);
+        worker_job_free(j);
         images_start_queued(im);
-}
-
-/* Hands a worker's error on: a public error it refused with, or a system error. */
-static int forward_worker_error(VarlinkCall *call, const VarlinkReply *reply) {
-        json_object *e, *p;
-
-        if (strcmp(reply->error, "io.stage0.Worker.Refused") == 0 &&
-            json_object_object_get_ex(reply->parameters, "error", &e) &&
-            json_object_object_get_ex(reply->parameters, "parameters", &p))
-                return varlink_call_error(call, json_object_get_string(e), json_object_get(p));
-        if (strcmp(reply->error, "io.stage0.Worker.SystemError") == 0) {
-                json_object *errno_o = json_object_object_get(reply->parameters, "errno");
-
-                return reply_system_error(call, -json_object_get_int(errno_o),
-                                          json_object_get_string(json_object_object_get(reply->parameters, "message")));
-        }
-        return reply_system_error(call, -EPROTO, reply->error);
-}
-
-static void on_job_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
-        ImageJob *j = userdata;
-        bool final = r < 0 || !reply->continues;
-
-        if (j->call && varlink_call_is_open(j->call)) {
-                if (r < 0)
-                        (void) reply_system_error(j->call, r, "the worker ended unexpectedly");
-                else if (reply->error)
-                        (void) forward_worker_error(j->call, reply);
-                else
-                        j->on_reply(ch, r, reply, j);
-        }
-        if (final)
-                job_finish(j);
-}
-
-static int job_start(ImageJob *j) {
-        Images *im = j->images;
-        WorkerOptions o = { .data_dir = im->data_dir, .debug = im->debug };
-        int r;
-
-        r = worker_process_spawn(&j->worker, im->event, &o);
-        if (r < 0)
-                return r;
-        return varlink_channel_call(worker_process_channel(j->worker), j->method, j->parameters,
-                                    VARLINK_CALL_MORE, on_job_reply, j);
 }
 
 static void images_start_queued(Images *im) {
         while (im->queue_head && im->n_running < IMAGES_WORKERS_MAX) {
-                ImageJob *j = im->queue_head;
+                WorkerJob *j = im->queue_head;
+                WorkerOptions o = { .data_dir = im->data_dir, .debug = im->debug };
                 int r;
 
-                im->queue_head = j->next;
+                im->queue_head = *worker_job_next(j);
                 if (!im->queue_head)
                         im->queue_tail = NULL;
                 im->n_queued--;
-                j->next = im->running;
+                *worker_job_next(j) = im->running;
                 im->running = j;
                 im->n_running++;
-                r = job_start(j);
+                r = worker_job_start(j, im->event, &o);
                 if (r < 0) {
-                        if (j->call)
-                                (void) reply_system_error(j->call, r, "cannot start a worker");
-                        job_finish(j);
-                        return;  /* job_finish started the next one */
+                        if (worker_job_call(j))
+                                (void) images_system_error(worker_job_call(j), r, "cannot start a worker");
+                        job_done(j);
+                        return;  /* job_done started the next one */
                 }
         }
 }
 
-static void on_call_cancel(VarlinkCall *call, void *userdata) {
-        ImageJob *j = userdata;
-
-        /* The caller left; the job still runs to its end so the store stays tidy. */
-        j->call = varlink_call_unref(j->call);
-}
-
-/* Queues a job for a worker; takes parameters. */
+/* Queues a job for a worker; takes parameters and data. */
 static int images_submit(Images *im, VarlinkCall *call, const char *method, json_object *parameters,
-                         VarlinkReplyFn on_reply, void *data, void (*data_free)(void *)) {
-        ImageJob *j;
+                         const WorkerJobOps *ops, void *data, void (*data_free)(void *)) {
+        WorkerJob *j;
+        int r;
 
         if (im->n_queued >= IMAGES_QUEUE_MAX) {
                 json_object *p = json_object_new_object();
@@ -245,23 +159,15 @@ static int images_submit(Images *im, VarlinkCall *call, const char *method, json
                 json_object_object_add(p, "max", json_object_new_int(IMAGES_QUEUE_MAX));
                 return varlink_call_error(call, "io.stage0.Images.LimitExceeded", p);
         }
-        j = calloc(1, sizeof(*j));
-        if (!j || !(j->method = strdup(method))) {
-                free(j);
-                json_object_put(parameters);
+        r = worker_job_new(&j, call, method, parameters, ops, im);
+        if (r < 0) {
                 if (data_free)
                         data_free(data);
-                return -ENOMEM;
+                return r;
         }
-        j->images = im;
-        j->call = varlink_call_ref(call);
-        j->parameters = parameters;
-        j->on_reply = on_reply;
-        j->data = data;
-        j->data_free = data_free;
-        varlink_call_set_cancel(call, on_call_cancel, j);
+        worker_job_set_data(j, data, data_free);
         if (im->queue_tail)
-                im->queue_tail->next = j;
+                *worker_job_next(im->queue_tail) = j;
         else
                 im->queue_head = j;
         im->queue_tail = j;
@@ -272,11 +178,12 @@ static int images_submit(Images *im, VarlinkCall *call, const char *method, json
 
 /* Import. */
 
-static void import_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
-        ImageJob *j = userdata;
-        Images *im = j->images;
+static void import_reply(WorkerJob *j, const VarlinkReply *reply) {
+        VarlinkCall *call = worker_job_call(j);
+        Images *im = ((Images *) worker_job_userdata(j));
         json_object *p = json_object_new_object(), *v;
         ImageInfo info = {};
+        int r;
 
         if (!p)
                 return;
@@ -285,8 +192,8 @@ static void import_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, v
         if (json_object_object_get_ex(reply->parameters, "bytesTotal", &v) && v)
                 json_object_object_add(p, "bytesTotal", json_object_get(v));
         if (reply->continues) {
-                if (varlink_call_wants_more(j->call))
-                        (void) varlink_call_notify(j->call, p);
+                if (varlink_call_wants_more(call))
+                        (void) varlink_call_notify(call, p);
                 else
                         json_object_put(p);
                 return;
@@ -295,15 +202,21 @@ static void import_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, v
         r = key ? image_store_get(im->store, key, &info) : -EPROTO;
         if (r < 0) {
                 json_object_put(p);
-                (void) reply_system_error(j->call, r, "the imported image is not in the index");
+                (void) images_system_error(call, r, "the imported image is not in the index");
                 return;
         }
         json_object_object_add(p, "image", image_to_json(&info));
         json_object_object_add(p, "alreadyStored",
                 json_object_get(json_object_object_get(reply->parameters, "alreadyStored")));
         image_info_clear(&info);
-        (void) varlink_call_reply(j->call, p);
+        (void) varlink_call_reply(call, p);
 }
+
+static const WorkerJobOps import_ops = {
+        .interface = "io.stage0.Images",
+        .reply = import_reply,
+        .done = job_done,
+};
 
 static int method_import(VarlinkCall *call, json_object *parameters, void *userdata) {
         Images *im = userdata;
@@ -325,7 +238,7 @@ static int method_import(VarlinkCall *call, json_object *parameters, void *userd
                 json_object_get(json_object_object_get(parameters, "allowDeviceNodes")));
         if (im->max_image_size > 0)
                 json_object_object_add(p, "sizeMax", json_object_new_int64((int64_t) im->max_image_size));
-        return images_submit(im, call, "io.stage0.Worker.Import", p, import_reply, NULL, NULL);
+        return images_submit(im, call, "io.stage0.Worker.Import", p, &import_ops, NULL, NULL);
 }
 
 /* List and Inspect read the index directly: they are quick. */
@@ -445,19 +358,25 @@ static int method_inspect(VarlinkCall *call, json_object *parameters, void *user
 /* Remove: references are resolved here, so NoSuchImage and AmbiguousImage name what the caller
  * gave; the worker checks use by pods and removes. */
 
-static void remove_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
-        ImageJob *j = userdata;
+static void remove_reply(WorkerJob *j, const VarlinkReply *reply) {
+        VarlinkCall *call = worker_job_call(j);
         json_object *p = json_object_new_object();
 
         if (reply->continues) {
                 json_object_put(p);
                 return;
         }
-        json_object_object_add(p, "removed", json_object_get((json_object *) j->data));
+        json_object_object_add(p, "removed", json_object_get((json_object *) worker_job_data(j)));
         json_object_object_add(p, "removedTrees",
                 json_object_get(json_object_object_get(reply->parameters, "removedTrees")));
-        (void) varlink_call_reply(j->call, p);
+        (void) varlink_call_reply(call, p);
 }
+
+static const WorkerJobOps remove_ops = {
+        .interface = "io.stage0.Images",
+        .reply = remove_reply,
+        .done = job_done,
+};
 
 static void json_data_free(void *data) {
         json_object_put(data);
@@ -485,24 +404,30 @@ static int method_remove(VarlinkCall *call, json_object *parameters, void *userd
         }
         p = json_object_new_object();
         json_object_object_add(p, "keys", TAKE_PTR(keys));
-        return images_submit(im, call, "io.stage0.Worker.Remove", p, remove_reply, TAKE_PTR(ids),
+        return images_submit(im, call, "io.stage0.Worker.Remove", p, &remove_ops, TAKE_PTR(ids),
                              json_data_free);
 }
 
 /* Verify and Render: resolve here, the work in a worker. */
 
-static void trees_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
-        ImageJob *j = userdata;
+static void trees_reply(WorkerJob *j, const VarlinkReply *reply) {
+        VarlinkCall *call = worker_job_call(j);
         json_object *p;
 
         if (reply->continues)
                 return;
         p = json_object_new_object();
-        json_object_object_add(p, "id", json_object_new_string(j->data));
+        json_object_object_add(p, "id", json_object_new_string(worker_job_data(j)));
         json_object_object_add(p, "trees",
                 json_object_get(json_object_object_get(reply->parameters, "trees")));
-        (void) varlink_call_reply(j->call, p);
+        (void) varlink_call_reply(call, p);
 }
+
+static const WorkerJobOps trees_ops = {
+        .interface = "io.stage0.Images",
+        .reply = trees_reply,
+        .done = job_done,
+};
 
 static int method_verify(VarlinkCall *call, json_object *parameters, void *userdata) {
         Images *im = userdata;
@@ -522,19 +447,25 @@ static int method_verify(VarlinkCall *call, json_object *parameters, void *userd
                 return -ENOMEM;
         }
         json_object_object_add(p, "key", json_object_new_string(info.key));
-        return images_submit(im, call, "io.stage0.Worker.Verify", p, trees_reply, id, free);
+        return images_submit(im, call, "io.stage0.Worker.Verify", p, &trees_ops, id, free);
 }
 
-static void render_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
-        ImageJob *j = userdata;
+static void render_reply(WorkerJob *j, const VarlinkReply *reply) {
+        VarlinkCall *call = worker_job_call(j);
         json_object *p;
 
         if (reply->continues)
                 return;
         p = json_object_new_object();
         json_object_object_add(p, "tree", json_object_get(json_object_object_get(reply->parameters, "tree")));
-        (void) varlink_call_reply(j->call, p);
+        (void) varlink_call_reply(call, p);
 }
+
+static const WorkerJobOps render_ops = {
+        .interface = "io.stage0.Images",
+        .reply = render_reply,
+        .done = job_done,
+};
 
 static int method_render(VarlinkCall *call, json_object *parameters, void *userdata) {
         Images *im = userdata;
@@ -552,17 +483,23 @@ static int method_render(VarlinkCall *call, json_object *parameters, void *userd
         json_object_object_add(p, "target", json_object_get(json_object_object_get(parameters, "target")));
         json_object_object_add(p, "rootfsOnly", json_object_get(json_object_object_get(parameters, "rootfsOnly")));
         json_object_object_add(p, "overwrite", json_object_get(json_object_object_get(parameters, "overwrite")));
-        return images_submit(im, call, "io.stage0.Worker.Render", p, render_reply, NULL, NULL);
+        return images_submit(im, call, "io.stage0.Worker.Render", p, &render_ops, NULL, NULL);
 }
 
 /* GarbageCollect: the worker's answer is ours. */
 
-static void gc_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void *userdata) {
-        ImageJob *j = userdata;
+static void gc_reply(WorkerJob *j, const VarlinkReply *reply) {
+        VarlinkCall *call = worker_job_call(j);
 
         if (!reply->continues)
-                (void) varlink_call_reply(j->call, json_object_get(reply->parameters));
+                (void) varlink_call_reply(call, json_object_get(reply->parameters));
 }
+
+static const WorkerJobOps gc_ops = {
+        .interface = "io.stage0.Images",
+        .reply = gc_reply,
+        .done = job_done,
+};
 
 static int method_garbage_collect(VarlinkCall *call, json_object *parameters, void *userdata) {
         Images *im = userdata;
@@ -575,7 +512,7 @@ static int method_garbage_collect(VarlinkCall *call, json_object *parameters, vo
                 return -ENOMEM;
         json_object_object_add(p, "gracePeriodUsec",
                 json_object_new_int64(grace ? json_object_get_int64(grace) : (int64_t) IMAGES_GC_GRACE_DEFAULT_USEC));
-        return images_submit(im, call, "io.stage0.Worker.GarbageCollect", p, gc_reply, NULL, NULL);
+        return images_submit(im, call, "io.stage0.Worker.GarbageCollect", p, &gc_ops, NULL, NULL);
 }
 
 static const struct {

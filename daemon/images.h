@@ -15,7 +15,6 @@
 #define IMAGES_GC_GRACE_DEFAULT_USEC (24ULL * 3600ULL * 1000000ULL)
 
 typedef struct Images Images;
-typedef struct ImageJob ImageJob;
 
 typedef struct ImagesConfig {
         sd_event *event;

@@ -121,6 +121,14 @@ int worker_method_import(VarlinkCall *call, json_object *parameters, void *userd
                 return refuse_limit(call, "manifestSize", IMAGE_MANIFEST_SIZE_MAX);
         if (r < 0)
                 return r;
+        if (r == 1) {
+                struct timespec ts;
+
+                /* Importing again counts as a use, as the IDL says. */
+                clock_gettime(CLOCK_REALTIME, &ts);
+                (void) image_store_touch(store, info.key,
+                                         (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u);
+        }
 
         reply = progress_json(S_ISREG(st.st_mode) ? (uint64_t) st.st_size : 0,
                               S_ISREG(st.st_mode) ? (uint64_t) st.st_size : 0);

@@ -52,6 +52,7 @@ static const struct {
         { "io.stage0.Worker.Verify", worker_method_verify },
         { "io.stage0.Worker.Remove", worker_method_remove },
         { "io.stage0.Worker.GarbageCollect", worker_method_garbage_collect },
+        { "io.stage0.Worker.Prepare", worker_method_prepare },
 };
 
 int worker_main(const char *data_dir, int fd) {
