@@ -19,7 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "images.h"
-#include "pod-watch.h"
+#include "pods.h"
 #include "varlink-embedded.h"
 
 static bool streq(const char *a, const char *b) {
@@ -93,6 +93,18 @@ static bool daemon_access_check(const VarlinkPeer *peer, const char *method, voi
         return false;
 }
 
+/* --stage1-image, or the stage1 installed with stage0 when there is one. */
+static const char *daemon_stage1_image(Daemon *d) {
+        static const char installed[] = STAGE0_LIBDIR "/stage0/stage1.aci";
+
+        if (d->stage1_image)
+                return d->stage1_image;
+        if (access(installed, R_OK) == 0)
+                return installed;
+        log_info("No stage1 image at %s: pods must name one", installed);
+        return NULL;
+}
+
 static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
         int r;
 
@@ -126,7 +138,18 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
         if (r < 0)
                 return log_error_errno(r, "Failed to bind io.stage0.Images: %m");
 
-        return pod_watch_bind(d);
+        r = pods_new(&d->pods, &(PodsConfig) {
+                .event = d->event,
+                .data_dir = d->data_dir,
+                .debug = log_get_max_level() >= LOG_DEBUG,
+                .stage1_image = daemon_stage1_image(d),
+        });
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the pods in %s: %m", d->data_dir);
+        r = pods_bind(d->pods, d->server);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bind io.stage0.Pods: %m");
+        return 0;
 }
 
 /* Picks the varlink socket among the n > 0 fds systemd passed: the one named "varlink", or a
@@ -297,7 +320,7 @@ static int daemon_begin_shutdown(Daemon *d) {
         int r;
 
         d->shutting_down = true;
-        pod_watch_end_all(d);
+        pods_shutdown(d->pods);
         n = varlink_server_shutdown(d->server);
         log_info("Shutting down, %u connection(s) open", n);
         (void) sd_notifyf(false, "STOPPING=1\nSTATUS=Shutting down, %u connection(s) open", n);
@@ -406,11 +429,10 @@ int daemon_new(Daemon **ret, const DaemonConfig *config) {
 Daemon *daemon_free(Daemon *d) {
         if (!d)
                 return NULL;
-        /* The server goes first: freeing it cancels every kept call, and the watches'
-         * cancel callbacks unlink themselves from d->watches. */
+        /* The server goes first: freeing it cancels every kept call, whose holders let go. */
         varlink_server_free(d->server);
         images_free(d->images);
-        pod_watch_free_all(d);
+        pods_free(d->pods);
         sd_event_source_unref(d->shutdown_check);
         sd_event_source_unref(d->shutdown_timer);
         sd_event_source_unref(d->sigterm_source);

@@ -19,8 +19,8 @@
 #define DAEMON_SHUTDOWN_TIMEOUT_USEC (5ULL * 1000ULL * 1000ULL)
 #define DAEMON_SOCKET_FDNAME "varlink"
 
-typedef struct PodWatch PodWatch;
 typedef struct Images Images;
+typedef struct Pods Pods;
 
 typedef struct DaemonConfig {
         const char *socket_path;     /* absolute; used only when systemd passes no socket */
@@ -47,8 +47,8 @@ typedef struct Daemon {
         dev_t socket_dev;
         ino_t socket_ino;
 
-        PodWatch *watches;           /* Pods.Watch subscribers, for broadcasting pod events */
         Images *images;              /* io.stage0.Images */
+        Pods *pods;                  /* io.stage0.Pods */
         bool debug;
 
         sd_event_source *sigterm_source;

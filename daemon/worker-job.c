@@ -17,6 +17,7 @@ struct WorkerJob {
         void *data;
         void (*data_free)(void *);
         bool over;
+        bool has_caller;              /* started for a client call (else internal) */
 };
 
 int reply_system_error(VarlinkCall *call, const char *interface, int error, const char *message) {
@@ -53,6 +54,7 @@ int worker_job_new(WorkerJob **ret, VarlinkCall *call, const char *method, json_
         j->ops = ops;
         j->userdata = userdata;
         if (call) {
+                j->has_caller = true;
                 j->call = varlink_call_ref(call);
                 varlink_call_set_cancel(call, on_call_cancel, j);
         }
@@ -122,15 +124,15 @@ static void on_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void 
         VarlinkCall *call = worker_job_call(j);
         bool final = r < 0 || !reply->continues;
 
-        if (call) {
-                if (r < 0) {
+        if (call || !j->has_caller) {
+                if (r < 0 || reply->error) {
                         if (j->ops->failed)
-                                j->ops->failed(j, r);
-                        else
+                                j->ops->failed(j, r < 0 ? r : 1, reply);
+                        else if (r < 0 && call)
                                 (void) reply_system_error(call, j->ops->interface, r,
                                                           "the worker ended unexpectedly");
-                } else if (reply->error) {
-                        forward_error(j, call, reply);
+                        else if (call)
+                                forward_error(j, call, reply);
                 } else {
                         j->ops->reply(j, reply);
                 }
@@ -139,6 +141,18 @@ static void on_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void 
                 j->over = true;
                 j->ops->done(j);
         }
+}
+
+/* For an ops->failed that wants the default for what it does not handle itself. */
+void worker_job_fail_default(WorkerJob *j, int r, const VarlinkReply *reply) {
+        VarlinkCall *call = worker_job_call(j);
+
+        if (!call)
+                return;
+        if (r < 0)
+                (void) reply_system_error(call, j->ops->interface, r, "the worker ended unexpectedly");
+        else
+                forward_error(j, call, reply);
 }
 
 int worker_job_start(WorkerJob *j, sd_event *event, const WorkerOptions *options) {

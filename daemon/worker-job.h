@@ -16,11 +16,11 @@ typedef struct WorkerJob WorkerJob;
 typedef struct WorkerJobOps {
         const char *interface;        /* whose SystemError the caller gets: "io.stage0.Pods" */
         /* A reply that is not an error; reply->continues for the ones before the last. Runs
-         * only while the caller is there. */
+         * while the caller is there, and always for a job started without one. */
         void (*reply)(WorkerJob *j, const VarlinkReply *reply);
-        /* The worker ended before its final reply (r < 0). Default: SystemError. Runs only
-         * while the caller is there. */
-        void (*failed)(WorkerJob *j, int r);
+        /* The worker ended before its final reply (r < 0) or refused (r > 0, the refusal in
+         * reply). Default: SystemError, or the refusal handed on. Runs like reply. */
+        void (*failed)(WorkerJob *j, int r, const VarlinkReply *reply);
         /* The job is over, with or without its caller; the owner frees it here. */
         void (*done)(WorkerJob *j);
 } WorkerJobOps;
@@ -39,6 +39,9 @@ void worker_job_set_data(WorkerJob *j, void *data, void (*free_fn)(void *));
 void *worker_job_data(const WorkerJob *j);
 /* Intrusive list link for the owner's queues. */
 WorkerJob **worker_job_next(WorkerJob *j);
+
+/* What happens without an ops->failed: SystemError for r < 0, the refusal handed on. */
+void worker_job_fail_default(WorkerJob *j, int r, const VarlinkReply *reply);
 
 /* `<interface>.SystemError (errno, errnoName, message)`. */
 int reply_system_error(VarlinkCall *call, const char *interface, int error, const char *message);

@@ -53,6 +53,7 @@ static const struct {
         { "io.stage0.Worker.Remove", worker_method_remove },
         { "io.stage0.Worker.GarbageCollect", worker_method_garbage_collect },
         { "io.stage0.Worker.Prepare", worker_method_prepare },
+        { "io.stage0.Worker.RemovePod", worker_method_remove_pod },
 };
 
 int worker_main(const char *data_dir, int fd) {

@@ -1,0 +1,30 @@
+/* Pods: stage0d's io.stage0.Pods methods. The pods live on disk (pod-state, pod-status); this
+ * object only holds what is in flight: the workers serving calls, the Wait and Watch
+ * subscribers, and the default stage1 image, imported at start. Every change stage0d learns
+ * of (from a worker, or from polling while somebody waits) becomes one event for the
+ * subscribers. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "varlink-server.h"
+
+typedef struct Pods Pods;
+
+typedef struct PodsConfig {
+        sd_event *event;
+        const char *data_dir;
+        bool debug;
+        /* The default stage1 image file, imported at start; NULL for none. */
+        const char *stage1_image;
+} PodsConfig;
+
+#define PODS_WORKERS_MAX 1024
+#define PODS_POLL_USEC (250ULL * 1000ULL)
+
+int pods_new(Pods **ret, const PodsConfig *config);
+Pods *pods_free(Pods *p);
+int pods_bind(Pods *p, VarlinkServer *server);
+/* Ends every Wait and Watch so their connections can close. */
+void pods_shutdown(Pods *p);
