@@ -113,7 +113,7 @@ int tpm_event_text(const char *root_hash, const char *pod_manifest, char *const 
 static int config_check(const TpmConfig *c, const char *uuid, const char *event_text) {
         if (!c || !c->tcti || !c->tcti[0] || strlen(c->tcti) > PATH_MAX)
                 return -EINVAL;
-        if (c->pcr > TPM_PCR_MAX || c->timeout_usec == 0)
+        if (c->pcr > TPM_PCR_MAX || c->timeout_usec == 0 || c->timeout_usec > TPM_TIMEOUT_USEC_MAX)
                 return -EINVAL;
         if (!c->log_path || c->log_path[0] != '/')
                 return -EINVAL;
@@ -125,7 +125,7 @@ static int config_check(const TpmConfig *c, const char *uuid, const char *event_
 /* ---- the child: every tss2 call happens here ---- */
 
 static void child_send(char step) {
-        (void) !write(CHILD_FD, &step, 1);
+        (void) !send(CHILD_FD, &step, 1, MSG_NOSIGNAL);
 }
 
 /* Leaves the child with only the channel (as fd 3) and /dev/null as stdio, so a child that
@@ -141,7 +141,10 @@ static int child_isolate(int fd) {
         for (int i = 0; i < 3; i++)
                 if (dup2(null, i) < 0)
                         return -1;
-        return close_range(CHILD_FD + 1, ~0u, 0);
+        /* Best effort: without close_range (Linux < 5.9) only a child stuck past its SIGKILL
+         * would hold the fds a little longer. */
+        (void) close_range(CHILD_FD + 1, ~0u, 0);
+        return 0;
 }
 
 static _Noreturn void child_measure(int fd, pid_t parent, const char *tcti, unsigned pcr,
@@ -282,7 +285,7 @@ static int log_open_locked(const char *path, uint64_t deadline, int *ret_fd) {
 
         if (r < 0)
                 return r;
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
         if (fd < 0)
                 return -errno;
         while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -310,40 +313,50 @@ static int write_all(int fd, const char *s, size_t size) {
         return 0;
 }
 
-/* Appends one line to the locked log and syncs it. A torn last line (a crash mid-append) is
- * ended first, so that it stays one bad line instead of corrupting this one too. */
-static int log_append(int fd, unsigned pcr, const uint8_t digest[SHA256_LEN], const char *uuid,
-                      const char *event_text, bool confirmed) {
-        _cleanup_free_ char *line = NULL;
+/* Makes the locked log end with a newline: a torn last line (a crash mid-append) then stays one
+ * bad line instead of also corrupting the next one. */
+static int log_end_line(int fd) {
         struct stat st;
         char last = '\n';
-        int r;
 
-        r = tpm_log_format(pcr, digest, uuid, event_text, now_usec(CLOCK_REALTIME), confirmed, &line);
-        if (r < 0)
-                return r;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
                 return -EIO;
-        if (last != '\n' && (r = write_all(fd, "\n", 1)) < 0)
-                return r;
-        if ((r = write_all(fd, line, strlen(line))) < 0)
+        return last == '\n' ? 0 : write_all(fd, "\n", 1);
+}
+
+static int log_write(int fd, const char *line) {
+        int r = write_all(fd, line, strlen(line));
+
+        if (r < 0)
                 return r;
         return fsync(fd) < 0 ? -errno : 0;
 }
 
-/* After the go: the extend's answer decides what is logged. */
+/* The extend and its log line. All that can fail on our side is done before the go, so that a
+ * confirmed extend is followed only by a write and an fsync. */
 static int measure_extend(Measurer *m, int log_fd, const TpmConfig *c, const uint8_t digest[SHA256_LEN],
                           const char *uuid, const char *event_text) {
+        _cleanup_free_ char *line = NULL, *unconfirmed = NULL;
+        uint64_t now = now_usec(CLOCK_REALTIME);
         char step = STEP_GO;
         int r;
 
-        if (write(m->fd, &step, 1) != 1)
+        r = tpm_log_format(c->pcr, digest, uuid, event_text, now, true, &line);
+        if (r >= 0)
+                r = tpm_log_format(c->pcr, digest, uuid, event_text, now, false, &unconfirmed);
+        if (r >= 0)
+                r = log_end_line(log_fd);
+        if (r < 0)
+                return r;
+
+        /* MSG_NOSIGNAL: a child that died must not take the caller down with SIGPIPE. */
+        if (send(m->fd, &step, 1, MSG_NOSIGNAL) != 1)
                 return -EIO;
         r = measurer_recv(m, &step);
         if (r == -ETIMEDOUT) {
-                int k = log_append(log_fd, c->pcr, digest, uuid, event_text, false);
+                int k = log_write(log_fd, unconfirmed);
 
                 return k < 0 ? k : r;
         }
@@ -351,7 +364,7 @@ static int measure_extend(Measurer *m, int log_fd, const TpmConfig *c, const uin
                 return r;
         if (step != STEP_EXTENDED)
                 return -EIO;
-        return log_append(log_fd, c->pcr, digest, uuid, event_text, true);
+        return log_write(log_fd, line);
 }
 
 int tpm_measure(const TpmConfig *c, const char *uuid, const char *event_text) {

@@ -34,6 +34,7 @@
 #define TPM_TCTI_DEFAULT "device:/dev/tpmrm0"
 #define TPM_PCR_DEFAULT 15u
 #define TPM_TIMEOUT_USEC_DEFAULT (2u * 1000u * 1000u)
+#define TPM_TIMEOUT_USEC_MAX (60u * 1000u * 1000u)      /* a pod never waits longer for its TPM */
 /* PCRs 0..23 exist; 17..22 refuse extends from locality 0 (the TPM answers, we return -EIO). */
 #define TPM_PCR_MAX 23u
 #define TPM_EVENT_SIZE_MAX (16u * 1024u * 1024u)
@@ -44,7 +45,7 @@
 typedef struct TpmConfig {
         const char *tcti;               /* tss2 TCTI "name:conf"; never NULL (NULL probes a swtpm on :2321) */
         unsigned pcr;                   /* 0..TPM_PCR_MAX */
-        uint64_t timeout_usec;          /* bound of the whole tpm_measure() call, > 0 */
+        uint64_t timeout_usec;          /* bound of the whole tpm_measure() call, 1..TPM_TIMEOUT_USEC_MAX */
         const char *log_path;           /* absolute; its directory is created (0700) if missing */
 } TpmConfig;
 

@@ -222,6 +222,8 @@ static void test_measure_invalid(void **state) {
         bad = c;
         bad.timeout_usec = 0;
         assert_int_equal(tpm_measure(&bad, UUID, "e"), -EINVAL);
+        bad.timeout_usec = TPM_TIMEOUT_USEC_MAX + 1;
+        assert_int_equal(tpm_measure(&bad, UUID, "e"), -EINVAL);
         bad = c;
         bad.log_path = "relative.log";
         assert_int_equal(tpm_measure(&bad, UUID, "e"), -EINVAL);
