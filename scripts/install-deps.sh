@@ -11,7 +11,7 @@ packages=(
         # run and test
         systemd util-linux busybox-static xz-utils zstd bzip2 gzip
         swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 selinux-utils
-        varlink-go golang-github-varlink-go-dev golang-go valgrind
+        varlink-go golang-github-varlink-go-dev golang-go valgrind jq iproute2 procps
 )
 
 missing=()
