@@ -384,28 +384,38 @@ static int mkdir_open_at(int dirfd, const char *name, mode_t mode) {
         return fd < 0 ? NEG_ERRNO() : fd;
 }
 
-/* mkdir -p of an absolute path of our own layout; new directories get exactly mode. */
-static int mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        struct stat st;
+/* mkdir -p of rel below dirfd, one component at a time, following nothing; new directories
+ * get exactly mode. */
+static int mkdir_p_at(int dirfd, const char *rel, mode_t mode) {
+        _cleanup_free_ char *p = strdup(rel);
+        _cleanup_close_ int cur = -EBADF;
+        char *save = NULL;
 
         if (!p)
                 return -ENOMEM;
-        for (char *slash = strchr(p + 1, '/');; slash = strchr(slash + 1, '/')) {
-                if (slash)
-                        *slash = '\0';
-                if (mkdir(p, mode) == 0) {
-                        if (chmod(p, mode) < 0)
-                                return NEG_ERRNO();
-                } else if (errno != EEXIST)
-                        return NEG_ERRNO();
-                if (!slash)
-                        break;
-                *slash = '/';
+        for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                int next;
+
+                if (strcmp(c, ".") == 0 || strcmp(c, "..") == 0)
+                        return -EINVAL;
+                next = mkdir_open_at(cur >= 0 ? cur : dirfd, c, mode);
+                if (next < 0)
+                        return next;
+                closep(&cur);
+                cur = next;
         }
-        if (stat(path, &st) < 0)
-                return NEG_ERRNO();
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+        return 0;
+}
+
+/* The part of target below pod_dir, or NULL when target is not below it. */
+static const char *below(const char *target, const char *pod_dir) {
+        size_t n = strlen(pod_dir);
+
+        while (n > 1 && pod_dir[n - 1] == '/')
+                n--;
+        if (strncmp(target, pod_dir, n) != 0 || target[n] != '/' || target[n + 1] == '\0')
+                return NULL;
+        return target + n + 1;
 }
 
 /* <tree>/<kind>/<app> (or <tree>/<kind> for the stage1), both levels with mode. */
@@ -439,6 +449,12 @@ static int make_tree_dir(const char *pod_dir, const char *tree_id, gid_t gid) {
         if (gid != (gid_t) -1 && fchown(tree, (uid_t) -1, gid) < 0)
                 return NEG_ERRNO();
         return TAKE_FD(tree);
+}
+
+static int make_target(const char *pod_dir, const char *rel, mode_t mode) {
+        _cleanup_close_ int pod = open(pod_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        return pod < 0 ? NEG_ERRNO() : mkdir_p_at(pod, rel, mode);
 }
 
 static int prepare_dirs_at(int tree, const char *app, mode_t img_mode, OverlayDirs *o,
@@ -483,7 +499,10 @@ int overlay_prepare_dirs(const char *pod_dir, const char *tree_id, const char *a
         if (asprintf(&o.upper, "%s/overlay/%s/upper%s%s", pod_dir, tree_id, sep, app) < 0 ||
             asprintf(&o.work, "%s/overlay/%s/work%s%s", pod_dir, tree_id, sep, app) < 0)
                 return -ENOMEM;
-        if (target && (r = mkdir_p(target, st.st_mode & 01777)) < 0)
+        if (target && !below(target, pod_dir))
+                return error_detail_set(d, -EINVAL, "target", "%s is not below the pod %s",
+                                        target, pod_dir);
+        if (target && (r = make_target(pod_dir, below(target, pod_dir), st.st_mode & 01777)) < 0)
                 return error_detail_set(d, r, "target", "creating %s: %s", target, strerror(-r));
         tree = make_tree_dir(pod_dir, tree_id, gid);
         if (tree < 0)

@@ -59,7 +59,8 @@ typedef struct OverlayDirs {
 /* Lays out the overlay directories of one image in a pod as rkt does: <pod>/overlay (0750,
  * setgid turned off so files made in the pod do not inherit a group), overlay/<tree_id> (0750,
  * group gid unless gid is (gid_t) -1), upper/<app> with the mode of lower, work/<app> 0750,
- * and, when target is not NULL, the mount point target with the mode of lower. Directories
+ * and, when target is not NULL, the mount point target with the mode of lower; target must be
+ * below pod_dir, as stage1/rootfs and stage1/rootfs/opt/stage2/<app>/rootfs are. Directories
  * that are created get exactly these modes, whatever the umask; existing ones keep theirs.
  * upper and work get mount_label (no-op when SELinux is off). app is "" for the stage1;
  * tree_id and app must be single path components. Nothing below pod_dir is followed. */

@@ -410,6 +410,20 @@ static void test_prepare_dirs_refused(void **state) {
         pathf(p, "%s/t", victim);
         assert_int_equal(access(p, F_OK), -1);
         assert_null(o.upper);
+        /* the target: below the pod, and no symlink on the way is followed */
+        pathf(p, "%s/overlay", pod);
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(overlay_prepare_dirs(pod, "t", "a", lower, "/elsewhere/rootfs",
+                                              (gid_t) -1, NULL, &o, &d), -EINVAL);
+        assert_string_equal(d.field, "target");
+        pathf(p, "%s/stage1", pod);
+        assert_int_equal(symlink(victim, p), 0);
+        pathf(p, "%s/stage1/rootfs", pod);
+        assert_true(overlay_prepare_dirs(pod, "t", "", lower, p, (gid_t) -1, NULL, &o, &d) < 0);
+        assert_string_equal(d.field, "target");
+        pathf(p, "%s/rootfs", victim);
+        assert_int_equal(access(p, F_OK), -1);
+        assert_null(o.upper);
 }
 
 static int group_setup(void **state) {
