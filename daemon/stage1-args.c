@@ -234,7 +234,7 @@ int stage1_run_argv(const Stage1Info *s1, const Stage1RunParams *params, char **
                         push(&a, "--disable-paths");
                 if (has_insecure(o, "seccomp"))
                         push(&a, "--disable-seccomp");
-        } else if (json_object_array_length(json_object_object_get(o, "insecureOptions")) > 0) {
+        } else if (has_entries(o, "insecureOptions")) {
                 warn(warnings, "insecureOptions", "insecure options are not supported by stage1");
         }
         if (params->mutable_pod)
