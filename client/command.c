@@ -14,6 +14,16 @@ const Command *const commands[] = {
         &command_introspect,
         &command_call,
         &command_image,
+        &command_prepare,
+        &command_run,
+        &command_run_prepared,
+        &command_list,
+        &command_status,
+        &command_wait,
+        &command_logs,
+        &command_stop,
+        &command_cat_manifest,
+        &command_rm,
 };
 const size_t n_commands = ELEMENTSOF(commands);
 

@@ -17,6 +17,18 @@ extern const Command command_info;
 extern const Command command_introspect;
 extern const Command command_call;
 extern const Command command_image;
+/* Pods: cmd-pod.c */
+extern const Command command_prepare;
+extern const Command command_list;
+extern const Command command_status;
+extern const Command command_cat_manifest;
+extern const Command command_rm;
+/* Pods: cmd-run.c */
+extern const Command command_run;
+extern const Command command_run_prepared;
+extern const Command command_wait;
+extern const Command command_stop;
+extern const Command command_logs;
 
 /* All commands, in the order --help lists them. */
 extern const Command *const commands[];
