@@ -9,65 +9,24 @@
 #include "log.h"
 #include "pod-state.h"
 #include "pod-status.h"
-#include "pods.h"
-#include "worker-job.h"
-
-#define PODS_INTERFACE "io.stage0.Pods"
-
-typedef enum SubscriberKind {
-        SUBSCRIBER_WATCH,
-        SUBSCRIBER_WAIT,
-} SubscriberKind;
-
-typedef struct Subscriber {
-        Pods *pods;
-        struct Subscriber *prev, *next;
-        SubscriberKind kind;
-        VarlinkCall *call;
-        json_object *filter;                  /* Watch */
-        char uuid[POD_UUID_LEN + 1];          /* Wait */
-        PodState last;                        /* Wait: what was sent last */
-} Subscriber;
-
-/* A Prepare waiting for the default stage1's import. */
-typedef struct PendingPrepare {
-        struct PendingPrepare *next;
-        VarlinkCall *call;
-        json_object *spec;
-} PendingPrepare;
-
-struct Pods {
-        sd_event *event;
-        char *data_dir;
-        bool debug;
-        char *stage1_path;
-        char *stage1_key;                     /* once imported */
-        char *stage1_error;                   /* why it could not be */
-        WorkerJob *stage1_job;
-        PendingPrepare *pending;
-        WorkerJob *jobs;
-        unsigned n_jobs;
-        Subscriber *subscribers;
-        sd_event_source *poll;
-};
+#include "pods-internal.h"
 
 /* Errors. */
 
-static int reply_no_such_pod(VarlinkCall *call, const char *uuid) {
+int pods_reply_no_such_pod(VarlinkCall *call, const char *uuid) {
         json_object *p = json_object_new_object();
 
         json_object_object_add(p, "uuid", json_object_new_string(uuid));
         return varlink_call_error(call, PODS_INTERFACE ".NoSuchPod", p);
 }
 
-/* Resolves a UUID prefix, answering the call itself when that fails (then returns 1). */
-static int resolve_or_reply(Pods *p, VarlinkCall *call, const char *prefix, char uuid[POD_UUID_LEN + 1]) {
+int pods_resolve_or_reply(Pods *p, VarlinkCall *call, const char *prefix, char uuid[POD_UUID_LEN + 1]) {
         char **matches = NULL;
         int r;
 
         r = pod_resolve(p->data_dir, prefix, uuid, &matches);
         if (r == -ENOENT || r == -EINVAL) {
-                (void) reply_no_such_pod(call, prefix);
+                (void) pods_reply_no_such_pod(call, prefix);
                 return 1;
         }
         if (r == -ENOTUNIQ) {
@@ -86,7 +45,7 @@ static int resolve_or_reply(Pods *p, VarlinkCall *call, const char *prefix, char
         return r;
 }
 
-static int pods_system_error(VarlinkCall *call, int error, const char *message) {
+int pods_system_error(VarlinkCall *call, int error, const char *message) {
         return reply_system_error(call, PODS_INTERFACE, error, message);
 }
 
@@ -144,7 +103,7 @@ static json_object *event_json(const char *kind, const char *uuid, json_object *
         return o;
 }
 
-static json_object *pod_reply(json_object *pod) {
+json_object *pods_pod_reply(json_object *pod) {
         json_object *o = json_object_new_object();
 
         json_object_object_add(o, "pod", json_object_get(pod));
@@ -157,22 +116,21 @@ static void waiter_update(Subscriber *s, json_object *pod) {
                              : _POD_STATE_INVALID;
 
         if (!pod) {
-                (void) reply_no_such_pod(s->call, s->uuid);
+                (void) pods_reply_no_such_pod(s->call, s->uuid);
                 subscriber_free(s);
                 return;
         }
         if (pod_state_is_final(state)) {
-                (void) varlink_call_reply(s->call, pod_reply(pod));
+                (void) varlink_call_reply(s->call, pods_pod_reply(pod));
                 subscriber_free(s);
                 return;
         }
         if (state != s->last && varlink_call_wants_more(s->call))
-                (void) varlink_call_notify(s->call, pod_reply(pod));
+                (void) varlink_call_notify(s->call, pods_pod_reply(pod));
         s->last = state;
 }
 
-/* One change of one pod, for everybody who cares. kind: created, changed or removed. */
-static void pods_event(Pods *p, const char *uuid, const char *kind) {
+void pods_event(Pods *p, const char *uuid, const char *kind) {
         _cleanup_json_ json_object *pod = NULL;
         Subscriber *next;
 
@@ -236,7 +194,7 @@ static void pods_update_poll(Pods *p) {
 
 /* Jobs: one worker per pod operation. */
 
-static void pods_job_done(WorkerJob *j) {
+void pods_job_done(WorkerJob *j) {
         Pods *p = worker_job_userdata(j);
 
         for (WorkerJob **l = &p->jobs; *l; l = worker_job_next(*l))
@@ -248,7 +206,7 @@ static void pods_job_done(WorkerJob *j) {
         worker_job_free(j);
 }
 
-static int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *parameters,
+int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *parameters,
                           const WorkerJobOps *ops, void *data, void (*data_free)(void *)) {
         WorkerOptions o = { .data_dir = p->data_dir, .debug = p->debug };
         WorkerJob *j;
@@ -343,28 +301,54 @@ static const WorkerJobOps prepare_ops = {
         .done = pods_job_done,
 };
 
-static int start_prepare(Pods *p, VarlinkCall *call, json_object *spec) {
-        json_object *params = json_object_new_object(), *stage1 = json_object_object_get(spec, "stage1Image");
+json_object *pods_stage1_ref(Pods *p, VarlinkCall *call, json_object *spec) {
+        json_object *stage1 = json_object_object_get(spec, "stage1Image"), *e;
+        char reason[512];
 
-        if (!params)
-                return -ENOMEM;
-        if (!stage1) {
-                if (!p->stage1_key) {
-                        json_object *e = json_object_new_object();
-                        char reason[512];
-
-                        json_object_put(params);
-                        snprintf(reason, sizeof(reason), "no stage1 image: name one%s%s",
-                                 p->stage1_error ? ", the default could not be imported: " : ", or start stage0d with --stage1-image",
-                                 p->stage1_error ? p->stage1_error : "");
-                        json_object_object_add(e, "field", json_object_new_string("spec.stage1Image"));
-                        json_object_object_add(e, "reason", json_object_new_string(reason));
-                        return varlink_call_error(call, PODS_INTERFACE ".InvalidPodSpec", e);
-                }
+        if (stage1)
+                return json_object_get(stage1);
+        if (p->stage1_key) {
                 stage1 = json_object_new_object();
                 json_object_object_add(stage1, "id", json_object_new_string(p->stage1_key));
-        } else {
-                json_object_get(stage1);
+                return stage1;
+        }
+        e = json_object_new_object();
+        snprintf(reason, sizeof(reason), "no stage1 image: name one%s%s",
+                 p->stage1_error ? ", the default could not be imported: " : ", or start stage0d with --stage1-image",
+                 p->stage1_error ? p->stage1_error : "");
+        json_object_object_add(e, "field", json_object_new_string("spec.stage1Image"));
+        json_object_object_add(e, "reason", json_object_new_string(reason));
+        (void) varlink_call_error(call, PODS_INTERFACE ".InvalidPodSpec", e);
+        return NULL;
+}
+
+bool pods_stage1_pending(Pods *p, json_object *spec) {
+        return p->stage1_job && !json_object_object_get(spec, "stage1Image");
+}
+
+int pods_defer(Pods *p, VarlinkCall *call, json_object *parameters, PodsStartFn start) {
+        PendingCall *pc = calloc(1, sizeof(*pc));
+
+        if (!pc)
+                return -ENOMEM;
+        pc->call = varlink_call_ref(call);
+        pc->parameters = json_object_get(parameters);
+        pc->start = start;
+        pc->next = p->pending;
+        p->pending = pc;
+        return 0;
+}
+
+static int start_prepare(Pods *p, VarlinkCall *call, json_object *parameters) {
+        json_object *spec = json_object_object_get(parameters, "spec");
+        json_object *params, *stage1 = pods_stage1_ref(p, call, spec);
+
+        if (!stage1)
+                return 0;
+        params = json_object_new_object();
+        if (!params) {
+                json_object_put(stage1);
+                return -ENOMEM;
         }
         json_object_object_add(params, "spec", json_object_get(spec));
         json_object_object_add(params, "stage1", stage1);
@@ -373,20 +357,11 @@ static int start_prepare(Pods *p, VarlinkCall *call, json_object *spec) {
 
 static int method_prepare(VarlinkCall *call, json_object *parameters, void *userdata) {
         Pods *p = userdata;
-        json_object *spec = json_object_object_get(parameters, "spec");
-        PendingPrepare *pp;
 
-        if (!p->stage1_job || json_object_object_get(spec, "stage1Image"))
-                return start_prepare(p, call, spec);
-        /* The default stage1 is still being imported: this one waits for it. */
-        pp = calloc(1, sizeof(*pp));
-        if (!pp)
-                return -ENOMEM;
-        pp->call = varlink_call_ref(call);
-        pp->spec = json_object_get(spec);
-        pp->next = p->pending;
-        p->pending = pp;
-        return 0;
+        /* While the default stage1 is being imported, a pod that needs it waits. */
+        if (pods_stage1_pending(p, json_object_object_get(parameters, "spec")))
+                return pods_defer(p, call, parameters, start_prepare);
+        return start_prepare(p, call, parameters);
 }
 
 /* The default stage1, imported by a worker when stage0d starts. */
@@ -421,24 +396,25 @@ static void stage1_done(WorkerJob *j) {
 
         worker_job_free(j);
         p->stage1_job = NULL;
-        /* The waiting prepares go, in the order they came. */
-        PendingPrepare *reversed = NULL;
+        /* The waiting calls go, in the order they came. */
+        PendingCall *reversed = NULL;
         while (p->pending) {
-                PendingPrepare *pp = p->pending;
+                PendingCall *pc = p->pending;
 
-                p->pending = pp->next;
-                pp->next = reversed;
-                reversed = pp;
+                p->pending = pc->next;
+                pc->next = reversed;
+                reversed = pc;
         }
         while (reversed) {
-                PendingPrepare *pp = reversed;
+                PendingCall *pc = reversed;
+                int r;
 
-                reversed = pp->next;
-                if (varlink_call_is_open(pp->call) && start_prepare(p, pp->call, pp->spec) < 0)
-                        (void) pods_system_error(pp->call, -ENOMEM, NULL);
-                varlink_call_unref(pp->call);
-                json_object_put(pp->spec);
-                free(pp);
+                reversed = pc->next;
+                if (varlink_call_is_open(pc->call) && (r = pc->start(p, pc->call, pc->parameters)) < 0)
+                        (void) pods_system_error(pc->call, r, NULL);
+                varlink_call_unref(pc->call);
+                json_object_put(pc->parameters);
+                free(pc);
         }
 }
 
@@ -474,15 +450,15 @@ static int method_status(VarlinkCall *call, json_object *parameters, void *userd
         _cleanup_json_ json_object *pod = NULL;
         int r;
 
-        r = resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = pod_status_read(p->data_dir, uuid, true, &pod);
         if (r == -ENOENT)
-                return reply_no_such_pod(call, uuid);
+                return pods_reply_no_such_pod(call, uuid);
         if (r < 0)
                 return r;
-        return varlink_call_reply(call, pod_reply(pod));
+        return varlink_call_reply(call, pods_pod_reply(pod));
 }
 
 static int compare_created(const void *a, const void *b) {
@@ -547,12 +523,12 @@ static int method_wait(VarlinkCall *call, json_object *parameters, void *userdat
         char uuid[POD_UUID_LEN + 1];
         int r;
 
-        r = resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = pod_status_read(p->data_dir, uuid, false, &pod);
         if (r == -ENOENT)
-                return reply_no_such_pod(call, uuid);
+                return pods_reply_no_such_pod(call, uuid);
         if (r < 0)
                 return r;
         s = subscriber_new(p, call, SUBSCRIBER_WAIT);
@@ -619,7 +595,7 @@ static const WorkerJobOps remove_ops = {
         .done = pods_job_done,
 };
 
-static int reply_invalid_state(VarlinkCall *call, const char *uuid, PodState state, const char *expected) {
+int pods_reply_invalid_state(VarlinkCall *call, const char *uuid, PodState state, const char *expected) {
         json_object *e = json_object_new_object(), *x = json_object_new_array();
         _cleanup_free_ char *copy = strdup(expected);
         char *save = NULL;
@@ -641,12 +617,12 @@ static int method_remove(VarlinkCall *call, json_object *parameters, void *userd
         char *data;
         int r;
 
-        r = resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
         if (r != 0)
                 return r < 0 ? r : 0;
         r = pod_probe(p->data_dir, uuid, &state, &place);
         if (r == -ENOENT)
-                return reply_no_such_pod(call, uuid);
+                return pods_reply_no_such_pod(call, uuid);
         if (r < 0)
                 return r;
         switch (state) {
@@ -662,11 +638,11 @@ static int method_remove(VarlinkCall *call, json_object *parameters, void *userd
                 to = place;
                 break;
         default:
-                return reply_invalid_state(call, uuid, state,
+                return pods_reply_invalid_state(call, uuid, state,
                                            "prepared,abortedPrepare,exited,exitedGarbage,garbage");
         }
         if (to != place && (r = pod_move(p->data_dir, uuid, place, to)) < 0)
-                return r == -ENOENT ? reply_no_such_pod(call, uuid) : r;
+                return r == -ENOENT ? pods_reply_no_such_pod(call, uuid) : r;
         params = json_object_new_object();
         data = strdup(uuid);
         if (!params || !data) {
@@ -716,13 +692,14 @@ Pods *pods_free(Pods *p) {
         while (p->subscribers)
                 subscriber_free(p->subscribers);
         while (p->pending) {
-                PendingPrepare *pp = p->pending;
+                PendingCall *pc = p->pending;
 
-                p->pending = pp->next;
-                varlink_call_unref(pp->call);
-                json_object_put(pp->spec);
-                free(pp);
+                p->pending = pc->next;
+                varlink_call_unref(pc->call);
+                json_object_put(pc->parameters);
+                free(pc);
         }
+        pods_run_free(p);
         while (p->jobs) {
                 WorkerJob *j = p->jobs;
 
@@ -774,5 +751,5 @@ int pods_bind(Pods *p, VarlinkServer *server) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return pods_run_bind(p, server);
 }

@@ -54,6 +54,8 @@ static const struct {
         { "io.stage0.Worker.GarbageCollect", worker_method_garbage_collect },
         { "io.stage0.Worker.Prepare", worker_method_prepare },
         { "io.stage0.Worker.RemovePod", worker_method_remove_pod },
+        { "io.stage0.Worker.Run", worker_method_run },
+        { "io.stage0.Worker.StopPod", worker_method_stop_pod },
 };
 
 int worker_main(const char *data_dir, int fd) {

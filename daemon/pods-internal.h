@@ -1,0 +1,78 @@
+/* What the io.stage0.Pods methods share: pods.c (prepare, status, list, wait, watch, remove)
+ * and pods-run.c (run, run-prepared, stop, logs). Not a public header. */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "pod-state.h"
+#include "pods.h"
+#include "worker-job.h"
+
+#define PODS_INTERFACE "io.stage0.Pods"
+
+typedef enum SubscriberKind {
+        SUBSCRIBER_WATCH,
+        SUBSCRIBER_WAIT,
+} SubscriberKind;
+
+typedef struct Subscriber {
+        Pods *pods;
+        struct Subscriber *prev, *next;
+        SubscriberKind kind;
+        VarlinkCall *call;
+        json_object *filter;                  /* Watch */
+        char uuid[POD_UUID_LEN + 1];          /* Wait */
+        PodState last;                        /* Wait: what was sent last */
+} Subscriber;
+
+typedef int (*PodsStartFn)(Pods *p, VarlinkCall *call, json_object *parameters);
+
+/* A Prepare or Run waiting for the default stage1's import. */
+typedef struct PendingCall {
+        struct PendingCall *next;
+        VarlinkCall *call;
+        json_object *parameters;
+        PodsStartFn start;
+} PendingCall;
+
+struct Pods {
+        struct LogFollow *follows;            /* Logs and attached Run calls */
+        sd_event_source *follow_timer;
+        json_object *tpm;                     /* the TPM settings for Worker.Run */
+        sd_event *event;
+        char *data_dir;
+        bool debug;
+        char *stage1_path;
+        char *stage1_key;                     /* once imported */
+        char *stage1_error;                   /* why it could not be */
+        WorkerJob *stage1_job;
+        PendingCall *pending;
+        WorkerJob *jobs;
+        unsigned n_jobs;
+        Subscriber *subscribers;
+        sd_event_source *poll;
+};
+
+
+/* One change of one pod, for everybody who cares. kind: created, changed or removed. */
+void pods_event(Pods *p, const char *uuid, const char *kind);
+int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *parameters,
+                   const WorkerJobOps *ops, void *data, void (*data_free)(void *));
+void pods_job_done(WorkerJob *j);
+/* Resolves a UUID prefix, answering the call itself when that fails (then returns 1). */
+int pods_resolve_or_reply(Pods *p, VarlinkCall *call, const char *prefix, char uuid[POD_UUID_LEN + 1]);
+int pods_reply_no_such_pod(VarlinkCall *call, const char *uuid);
+int pods_system_error(VarlinkCall *call, int error, const char *message);
+int pods_reply_invalid_state(VarlinkCall *call, const char *uuid, PodState state, const char *expected);
+/* {"pod": pod} */
+json_object *pods_pod_reply(json_object *pod);
+/* The stage1 to name in a worker call: the spec's, or the default (NULL and an
+ * InvalidPodSpec sent when there is none). */
+json_object *pods_stage1_ref(Pods *p, VarlinkCall *call, json_object *spec);
+/* Whether a Prepare or Run must wait for the default stage1's import; then pods_defer()
+ * keeps the call until it is done and calls start. */
+bool pods_stage1_pending(Pods *p, json_object *spec);
+int pods_defer(Pods *p, VarlinkCall *call, json_object *parameters, PodsStartFn start);
+
+int pods_run_bind(Pods *p, VarlinkServer *server);
+void pods_run_free(Pods *p);
