@@ -487,12 +487,6 @@ int worker_method_prepare(VarlinkCall *call, json_object *parameters, void *user
         return varlink_call_reply(call, uuid_json(pod.uuid));
 }
 
-/* Deletes a pod directory: what stage1 made outside it first (its gc entrypoint, for pods that
- * ran), then every mount below it, then the files. */
-static int pod_dir_delete(const char *data_dir, const char *uuid, PodPlace place, const char *dir) {
-        return rm_rf(dir);
-}
-
 /* Worker.RemovePod: stage0d has moved the pod to a garbage place; delete it under its lock. */
 int worker_method_remove_pod(VarlinkCall *call, json_object *parameters, void *userdata) {
         Worker *w = userdata;
@@ -513,7 +507,7 @@ int worker_method_remove_pod(VarlinkCall *call, json_object *parameters, void *u
         dir = pod_path(w->data_dir, place, uuid);
         if (!dir)
                 return -ENOMEM;
-        r = pod_dir_delete(w->data_dir, uuid, place, dir);
+        r = worker_pod_delete(w->data_dir, uuid, place);
         if (r < 0)
                 return r;
         return varlink_call_reply(call, uuid_json(uuid));

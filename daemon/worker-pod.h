@@ -24,3 +24,7 @@ void prepared_pod_done(PreparedPod *p);
  * nothing, or an aborted pod, is left. With more, the first reply (continues) announces the
  * UUID as soon as the pod exists. */
 int worker_pod_prepare(Worker *w, VarlinkCall *call, json_object *parameters, PreparedPod *ret);
+
+/* Deletes a pod in place (a garbage place): stage1's gc entrypoint when it ran, every mount
+ * below the pod, its directory. -EBUSY when a mount could not be removed. */
+int worker_pod_delete(const char *data_dir, const char *uuid, PodPlace place);

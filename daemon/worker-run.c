@@ -673,3 +673,37 @@ int worker_method_stop_pod(VarlinkCall *call, json_object *parameters, void *use
                 return refuse_stage1(call, uuid, "the pod still runs after a forced stop", -1);
         return varlink_call_reply(call, NULL);
 }
+
+/* Deleting a pod: what stage1 made outside the pod (its gc entrypoint, for a pod that ran,
+ * with the stage1 rootfs mounted again if a reboot took the overlay), then every mount below
+ * the pod, deepest first, then its files. */
+int worker_pod_delete(const char *data_dir, const char *uuid, PodPlace place) {
+        _cleanup_free_ char *dir = pod_path(data_dir, place, uuid), *text = NULL, *gc = NULL, *rootfs = NULL;
+        _cleanup_json_ json_object *m = NULL;
+        _cleanup_close_ int pod_fd = -EBADF;
+        UmountReport report = {};
+        Stage1Info s1;
+        ErrorDetail d = {};
+        int r;
+
+        if (!dir || asprintf(&rootfs, "%s/stage1/rootfs", dir) < 0)
+                return -ENOMEM;
+        pod_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (pod_fd < 0)
+                return errno == ENOENT ? 0 : NEG_ERRNO();
+        if (place == POD_PLACE_EXITED_GARBAGE &&
+            read_file_at(pod_fd, "stage1/manifest", STAGE1_MANIFEST_MAX, &text) >= 0 &&
+            (m = json_tokener_parse(text)) && stage1_info_read(m, &s1, &d) >= 0 && s1.gc) {
+                if (faccessat(pod_fd, "overlay-prepared", F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    mount_is_mountpoint(rootfs) != 1)
+                        (void) mount_image(data_dir, dir, pod_fd, "stage1TreeStoreID", "", rootfs, "", &d);
+                if (asprintf(&gc, "%s%s", rootfs, s1.gc) < 0)
+                        return -ENOMEM;
+                char *argv[] = { gc, (char *) uuid, NULL };
+                (void) run_entrypoint(pod_fd, argv);
+        }
+        r = umount_all_under(dir, &report);
+        if (r < 0)
+                return r;
+        return rm_rf(dir);
+}
