@@ -143,6 +143,9 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
                 .data_dir = d->data_dir,
                 .debug = log_get_max_level() >= LOG_DEBUG,
                 .stage1_image = daemon_stage1_image(d),
+                .tpm_tcti = config->tpm_tcti,
+                .tpm_pcr = config->tpm_pcr,
+                .tpm_timeout_usec = config->tpm_timeout_usec,
         });
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pods in %s: %m", d->data_dir);

@@ -31,6 +31,9 @@ typedef struct DaemonConfig {
         bool check_replies;          /* check every reply against the IDL (tests) */
         bool worker;                 /* run as a worker (internal; see worker.h) */
         uint64_t max_image_size;     /* uncompressed bytes; 0 selects the default */
+        const char *tpm_tcti;        /* NULL: the default device */
+        int tpm_pcr;                 /* -1: the default */
+        uint64_t tpm_timeout_usec;   /* 0: the default */
 } DaemonConfig;
 
 typedef struct Daemon {

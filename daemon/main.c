@@ -38,6 +38,9 @@ enum {
         ARG_VERSION,
         ARG_WORKER,
         ARG_MAX_IMAGE_SIZE,
+        ARG_TPM_TCTI,
+        ARG_TPM_PCR,
+        ARG_TPM_TIMEOUT,
 };
 
 static void help(void) {
@@ -58,6 +61,9 @@ static void help(void) {
                "  --max-output-queue BYTES      unsent replies per connection (default %u)\n"
                "  --max-image-size BYTES        largest uncompressed image to import\n"
                "                                (default %llu)\n"
+               "  --tpm-tcti CONF               TPM to measure pods into (default device:/dev/tpmrm0)\n"
+               "  --tpm-pcr N                   PCR to extend (default 15)\n"
+               "  --tpm-timeout MS              bound of one measurement (default 2000)\n"
                "  --debug                       log debug messages\n"
                "  -h --help                     show this help\n"
                "  --version                     show the version\n",
@@ -163,6 +169,9 @@ static const struct option options[] = {
         { "version",                 no_argument,       NULL, ARG_VERSION },
         { "worker",                  no_argument,       NULL, ARG_WORKER },
         { "max-image-size",          required_argument, NULL, ARG_MAX_IMAGE_SIZE },
+        { "tpm-tcti",                required_argument, NULL, ARG_TPM_TCTI },
+        { "tpm-pcr",                 required_argument, NULL, ARG_TPM_PCR },
+        { "tpm-timeout",             required_argument, NULL, ARG_TPM_TIMEOUT },
         {}
 };
 
@@ -196,6 +205,29 @@ static int parse_option(int c, DaemonConfig *config) {
                 if (r < 0)
                         return r;
                 config->max_image_size = v;
+                return 0;
+        }
+        case ARG_TPM_TCTI:
+                if (!optarg[0] || strlen(optarg) > 1024 || strpbrk(optarg, "\n"))
+                        return usage_error("--tpm-tcti: '%s' is not a TCTI configuration", optarg);
+                config->tpm_tcti = optarg;
+                return 0;
+        case ARG_TPM_PCR: {
+                unsigned long long v;
+                int r = parse_number("--tpm-pcr", optarg, 0, 23, &v);
+
+                if (r < 0)
+                        return r;
+                config->tpm_pcr = (int) v;
+                return 0;
+        }
+        case ARG_TPM_TIMEOUT: {
+                unsigned long long v;
+                int r = parse_number("--tpm-timeout", optarg, 1, 60000, &v);
+
+                if (r < 0)
+                        return r;
+                config->tpm_timeout_usec = v * 1000ULL;
                 return 0;
         }
         case ARG_WORKER:
@@ -243,6 +275,7 @@ int main(int argc, char *argv[]) {
                 .socket_path = STAGE0_DEFAULT_SOCKET,
                 .data_dir = STAGE0_DEFAULT_DATA_DIR,
                 .group = "stage0",
+                .tpm_pcr = -1,
         };
         Daemon *d = NULL;
         int r;

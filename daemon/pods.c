@@ -670,6 +670,19 @@ int pods_new(Pods **ret, const PodsConfig *config) {
                 pods_free(p);
                 return -ENOMEM;
         }
+        if (config->tpm_tcti || config->tpm_pcr >= 0 || config->tpm_timeout_usec > 0) {
+                p->tpm = json_object_new_object();
+                if (!p->tpm) {
+                        pods_free(p);
+                        return -ENOMEM;
+                }
+                if (config->tpm_tcti)
+                        json_object_object_add(p->tpm, "tcti", json_object_new_string(config->tpm_tcti));
+                if (config->tpm_pcr >= 0)
+                        json_object_object_add(p->tpm, "pcr", json_object_new_int(config->tpm_pcr));
+                if (config->tpm_timeout_usec > 0)
+                        json_object_object_add(p->tpm, "timeoutUsec", json_object_new_int64((int64_t) config->tpm_timeout_usec));
+        }
         r = pod_places_init(p->data_dir);
         if (r < 0) {
                 pods_free(p);
@@ -708,6 +721,7 @@ Pods *pods_free(Pods *p) {
         }
         worker_job_free(p->stage1_job);
         sd_event_source_disable_unref(p->poll);
+        json_object_put(p->tpm);
         free(p->stage1_path);
         free(p->stage1_key);
         free(p->stage1_error);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "varlink-server.h"
@@ -18,6 +19,10 @@ typedef struct PodsConfig {
         bool debug;
         /* The default stage1 image file, imported at start; NULL for none. */
         const char *stage1_image;
+        /* Where pods are measured: NULL / -1 / 0 select the defaults. */
+        const char *tpm_tcti;
+        int tpm_pcr;
+        uint64_t tpm_timeout_usec;
 } PodsConfig;
 
 #define PODS_WORKERS_MAX 1024
