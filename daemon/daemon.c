@@ -146,6 +146,7 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
                 .tpm_tcti = config->tpm_tcti,
                 .tpm_pcr = config->tpm_pcr,
                 .tpm_timeout_usec = config->tpm_timeout_usec,
+                .gc_interval_usec = config->gc_interval_usec,
         });
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pods in %s: %m", d->data_dir);

@@ -34,6 +34,7 @@ typedef struct DaemonConfig {
         const char *tpm_tcti;        /* NULL: the default device */
         int tpm_pcr;                 /* -1: the default */
         uint64_t tpm_timeout_usec;   /* 0: the default */
+        uint64_t gc_interval_usec;   /* 0: the default; UINT64_MAX: never */
 } DaemonConfig;
 
 typedef struct Daemon {

@@ -41,6 +41,7 @@ enum {
         ARG_TPM_TCTI,
         ARG_TPM_PCR,
         ARG_TPM_TIMEOUT,
+        ARG_GC_INTERVAL,
 };
 
 static void help(void) {
@@ -64,6 +65,8 @@ static void help(void) {
                "  --tpm-tcti CONF               TPM to measure pods into (default device:/dev/tpmrm0)\n"
                "  --tpm-pcr N                   PCR to extend (default 15)\n"
                "  --tpm-timeout MS              bound of one measurement (default 2000)\n"
+               "  --gc-interval SECONDS         collect garbage this often, 0 for never\n"
+               "                                (default 600)\n"
                "  --debug                       log debug messages\n"
                "  -h --help                     show this help\n"
                "  --version                     show the version\n",
@@ -172,6 +175,7 @@ static const struct option options[] = {
         { "tpm-tcti",                required_argument, NULL, ARG_TPM_TCTI },
         { "tpm-pcr",                 required_argument, NULL, ARG_TPM_PCR },
         { "tpm-timeout",             required_argument, NULL, ARG_TPM_TIMEOUT },
+        { "gc-interval",             required_argument, NULL, ARG_GC_INTERVAL },
         {}
 };
 
@@ -228,6 +232,15 @@ static int parse_option(int c, DaemonConfig *config) {
                 if (r < 0)
                         return r;
                 config->tpm_timeout_usec = v * 1000ULL;
+                return 0;
+        }
+        case ARG_GC_INTERVAL: {
+                unsigned long long v;
+                int r = parse_number("--gc-interval", optarg, 0, 7ULL * 24 * 3600, &v);
+
+                if (r < 0)
+                        return r;
+                config->gc_interval_usec = v == 0 ? UINT64_MAX : v * 1000000ULL;
                 return 0;
         }
         case ARG_WORKER:

@@ -35,6 +35,12 @@ typedef struct PendingCall {
         PodsStartFn start;
 } PendingCall;
 
+typedef struct TrackedPod {
+        struct TrackedPod *next;
+        char uuid[POD_UUID_LEN + 1];
+        PodState last;
+} TrackedPod;
+
 struct Pods {
         struct LogFollow *follows;            /* Logs and attached Run calls */
         sd_event_source *follow_timer;
@@ -51,6 +57,11 @@ struct Pods {
         unsigned n_jobs;
         Subscriber *subscribers;
         sd_event_source *poll;
+        TrackedPod *tracked;
+        sd_event_source *track_timer;
+        sd_event_source *gc_timer;
+        uint64_t gc_interval_usec;
+        unsigned auto_gc_running;
 };
 
 
@@ -73,6 +84,9 @@ json_object *pods_stage1_ref(Pods *p, VarlinkCall *call, json_object *spec);
  * keeps the call until it is done and calls start. */
 bool pods_stage1_pending(Pods *p, json_object *spec);
 int pods_defer(Pods *p, VarlinkCall *call, json_object *parameters, PodsStartFn start);
+
+/* Looks at the pod every PODS_TRACK_USEC until it is done, for changes nobody reports. */
+void pods_track(Pods *p, const char *uuid);
 
 int pods_run_bind(Pods *p, VarlinkServer *server);
 void pods_run_free(Pods *p);

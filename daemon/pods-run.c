@@ -287,8 +287,11 @@ static void run_failed(WorkerJob *j, int r, const VarlinkReply *reply) {
                 follow_free(s->follow);
                 s->follow = NULL;
         }
-        if (s->uuid[0])
+        if (s->uuid[0]) {
                 pods_event(p, s->uuid, "changed");
+                /* stage1 may well run on without its worker: keep an eye on it. */
+                pods_track(p, s->uuid);
+        }
         if (r < 0 && s->uuid[0] && call) {
                 json_object *e = json_object_new_object();
 

@@ -23,10 +23,17 @@ typedef struct PodsConfig {
         const char *tpm_tcti;
         int tpm_pcr;
         uint64_t tpm_timeout_usec;
+        /* How often stage0d collects garbage by itself; 0: the default, UINT64_MAX: never. */
+        uint64_t gc_interval_usec;
 } PodsConfig;
 
 #define PODS_WORKERS_MAX 1024
 #define PODS_POLL_USEC (250ULL * 1000ULL)
+#define PODS_TRACK_USEC (1000ULL * 1000ULL)
+#define PODS_GC_INTERVAL_DEFAULT_USEC (10ULL * 60ULL * 1000000ULL)
+#define PODS_GC_GRACE_DEFAULT_USEC (30ULL * 60ULL * 1000000ULL)
+#define PODS_GC_EXPIRE_PREPARED_DEFAULT_USEC (24ULL * 3600ULL * 1000000ULL)
+#define PODS_GC_IMAGES_GRACE_USEC (24ULL * 3600ULL * 1000000ULL)
 
 int pods_new(Pods **ret, const PodsConfig *config);
 Pods *pods_free(Pods *p);

@@ -15,6 +15,7 @@
 #include "pod-usage.h"
 #include "tree-store.h"
 #include "worker.h"
+#include "worker-pod.h"
 
 #define HASH_BUFFER (1024u * 1024u)
 
@@ -296,11 +297,13 @@ int worker_method_remove(VarlinkCall *call, json_object *parameters, void *userd
         Worker *w = userdata;
         json_object *keys = json_object_object_get(parameters, "keys"), *removed, *reply;
         _cleanup_(pod_usage_done) PodUsage usage = {};
+        _cleanup_close_ int prepare_lock = -EBADF;
         ImageStore *store;
         int r;
 
         r = worker_image_store(w, &store);
-        if (r < 0 || (r = pod_usage_collect(w->data_dir, &usage)) < 0)
+        if (r < 0 || (r = worker_prepare_lock(w->data_dir, true, &prepare_lock)) < 0 ||
+            (r = pod_usage_collect(w->data_dir, &usage)) < 0)
                 return r;
         /* All checks first: a refusal removes nothing. */
         for (size_t i = 0; i < json_object_array_length(keys); i++) {
@@ -384,10 +387,13 @@ int worker_method_garbage_collect(VarlinkCall *call, json_object *parameters, vo
         json_object *reply;
         ImageInfo *images = NULL;
         ImageStore *store;
+        _cleanup_close_ int prepare_lock = -EBADF;
         size_t n = 0;
         int r;
 
         r = worker_image_store(w, &store);
+        if (r >= 0)
+                r = worker_prepare_lock(w->data_dir, true, &prepare_lock);
         if (r >= 0)
                 r = pod_usage_collect(w->data_dir, &usage);
         if (r >= 0)

@@ -399,7 +399,7 @@ static int prepare_mode(VarlinkCall *call, const char *data_dir, json_object *sp
 
 /* rkt's prepareLock: image GC takes it exclusively, so it never collects a tree that a pod
  * being prepared is about to use. */
-static int take_prepare_lock(const char *data_dir, int *ret) {
+int worker_prepare_lock(const char *data_dir, bool exclusive, int *ret) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         int fd;
 
@@ -410,7 +410,7 @@ static int take_prepare_lock(const char *data_dir, int *ret) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return NEG_ERRNO();
-        if (flock(fd, LOCK_SH) < 0) {
+        if (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
                 close(fd);
                 return NEG_ERRNO();
         }
@@ -451,7 +451,7 @@ int worker_pod_prepare(Worker *w, VarlinkCall *call, json_object *parameters, Pr
         if (r != 0)
                 return r;
 
-        r = take_prepare_lock(w->data_dir, &prepare_lock);
+        r = worker_prepare_lock(w->data_dir, false, &prepare_lock);
         if (r < 0 || (r = pod_places_init(w->data_dir)) < 0 ||
             (r = pod_create(w->data_dir, pod.uuid, &pod.lock_fd)) < 0)
                 return r;

@@ -2,6 +2,7 @@
  * preparation itself, which leaves an exclusively locked pod in pods/prepare/. */
 #pragma once
 
+#include <stdbool.h>
 #include <json-c/json.h>
 
 #include "pod-state.h"
@@ -24,6 +25,10 @@ void prepared_pod_done(PreparedPod *p);
  * nothing, or an aborted pod, is left. With more, the first reply (continues) announces the
  * UUID as soon as the pod exists. */
 int worker_pod_prepare(Worker *w, VarlinkCall *call, json_object *parameters, PreparedPod *ret);
+
+/* rkt's prepareLock, <data>/locks/prepare.lck: shared while a pod is prepared, exclusive while
+ * images and trees are collected, so collection never takes what a new pod is about to use. */
+int worker_prepare_lock(const char *data_dir, bool exclusive, int *ret);
 
 /* Deletes a pod in place (a garbage place): stage1's gc entrypoint when it ran, every mount
  * below the pod, its directory. -EBUSY when a mount could not be removed. */

@@ -55,6 +55,7 @@ static const struct {
         { "io.stage0.Worker.Prepare", worker_method_prepare },
         { "io.stage0.Worker.RemovePod", worker_method_remove_pod },
         { "io.stage0.Worker.Run", worker_method_run },
+        { "io.stage0.Worker.CollectPods", worker_method_collect_pods },
         { "io.stage0.Worker.StopPod", worker_method_stop_pod },
 };
 

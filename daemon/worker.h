@@ -29,6 +29,7 @@ int worker_method_render(VarlinkCall *call, json_object *parameters, void *userd
 int worker_method_verify(VarlinkCall *call, json_object *parameters, void *userdata);
 int worker_method_remove(VarlinkCall *call, json_object *parameters, void *userdata);
 int worker_method_prepare(VarlinkCall *call, json_object *parameters, void *userdata);
+int worker_method_collect_pods(VarlinkCall *call, json_object *parameters, void *userdata);
 int worker_method_run(VarlinkCall *call, json_object *parameters, void *userdata);
 int worker_method_stop_pod(VarlinkCall *call, json_object *parameters, void *userdata);
 int worker_method_remove_pod(VarlinkCall *call, json_object *parameters, void *userdata);
