@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "dns-files.h"
@@ -425,6 +426,45 @@ static json_object *exit_codes(int pod_fd, json_object *manifest) {
         return list;
 }
 
+/* The last line stage1 wrote to stderr, for an error message: what it said when it gave up. */
+static void last_stderr_line(int pod_fd, char *buf, size_t size) {
+        _cleanup_json_ json_object *chunks = json_object_new_array();
+        PodLogReader reader;
+        unsigned char data[POD_LOG_CHUNK_MAX + 4];
+
+        buf[0] = '\0';
+        if (!chunks || pod_log_reader_open(&reader, pod_fd) < 0)
+                return;
+        (void) pod_log_read(&reader, chunks);
+        pod_log_reader_close(&reader);
+        for (size_t i = json_object_array_length(chunks); i > 0; i--) {
+                json_object *c = json_object_array_get_idx(chunks, i - 1);
+                const char *b64 = json_object_get_string(json_object_object_get(c, "data"));
+                int n;
+
+                if (strcmp(json_object_get_string(json_object_object_get(c, "stream")), "stderr") != 0)
+                        continue;
+                if (strlen(b64) > 4 * (POD_LOG_CHUNK_MAX / 3 + 1))
+                        return;
+                n = EVP_DecodeBlock(data, (const unsigned char *) b64, (int) strlen(b64));
+                while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\0'))
+                        n--;
+                if (n <= 0)
+                        return;
+                data[n] = '\0';
+                char *line = strrchr((char *) data, '\n');
+                snprintf(buf, size, "%.200s", line ? line + 1 : (char *) data);
+                return;
+        }
+}
+
+static bool any_exit_code(json_object *apps) {
+        for (size_t i = 0; i < json_object_array_length(apps); i++)
+                if (json_object_object_get(json_object_array_get_idx(apps, i), "exitCode"))
+                        return true;
+        return false;
+}
+
 static json_object *running_json(const char *uuid, pid_t pid, json_object *warnings) {
         json_object *o = json_object_new_object();
 
@@ -502,6 +542,12 @@ static int run_pod(Worker *w, VarlinkCall *call, const char *uuid, int lock_fd, 
                 r = refuse_stage1(call, uuid, d.reason[0] ? d.reason : strerror(-r), -1);
                 goto out;
         }
+        /* With overlay the mount carries the label; a copied tree is labelled file by file. */
+        if (selinux_label_enabled() && faccessat(pod_fd, "overlay-prepared", F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+            (r = selinux_label_tree(stage1_rootfs, labels->mount)) < 0) {
+                r = refuse_stage1(call, uuid, "cannot label the pod's files for SELinux", -1);
+                goto out;
+        }
         r = write_dns(stage1_rootfs, options, &d);
         if (r < 0) {
                 r = refuse_field(call, "io.stage0.Pods.InvalidRunOptions", "field", &d);
@@ -521,10 +567,25 @@ static int run_pod(Worker *w, VarlinkCall *call, const char *uuid, int lock_fd, 
                 goto out;
         /* Our copy of the lock goes now: with stage1 gone, the pod has exited. */
         lock_fd = safe_close(lock_fd);
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        json_object *apps = exit_codes(pod_fd, manifest);
+        if (code != 0 && !any_exit_code(apps)) {
+                /* No app ever ran: stage1 itself failed (its stderr is in the pod's logs). */
+                char reason[512], last[256];
+
+                json_object_put(apps);
+                last_stderr_line(pod_fd, last, sizeof(last));
+                if (code == 127)
+                        snprintf(reason, sizeof(reason), "stage1 could not be executed");
+                else
+                        snprintf(reason, sizeof(reason), "stage1 exited with status %d before any app ran%s%s",
+                                 code, last[0] ? ": " : "; see the pod's logs", last);
+                r = refuse_stage1(call, uuid, reason, code);
+                goto out;
+        }
         json_object *reply = running_json(uuid, p.pid, warnings);
-        json_object_object_add(reply, "apps", exit_codes(pod_fd, manifest));
-        json_object_object_add(reply, "stage1Status", json_object_new_int(
-                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)));
+        json_object_object_add(reply, "apps", apps);
+        json_object_object_add(reply, "stage1Status", json_object_new_int(code));
         r = varlink_call_reply(call, reply);
 out:
         /* Whatever happened, the pod no longer runs once we return. */

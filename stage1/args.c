@@ -270,7 +270,7 @@ int run_args_parse(RunArgs *a, int argc, char **argv, char *err, size_t err_size
         a->net_mode = net_mode_from_string(a->net);
         if (a->net_mode < 0) {
                 snprintf(err, err_size, "--net=%s: only host, none and default (loopback only) are supported; "
-                         "CNI networks are not", a->net);
+                         "CNI networks are not implemented", a->net);
                 return -EOPNOTSUPP;
         }
         return 0;
