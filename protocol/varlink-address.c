@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "varlink-address.h"
 
@@ -33,4 +34,24 @@ int varlink_address_parse(const char *address, struct sockaddr_un *ret, socklen_
                 *ret_len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + len + 1);
         }
         return 0;
+}
+
+int varlink_address_connect(const char *address) {
+        struct sockaddr_un sa;
+        socklen_t salen;
+        int fd, r;
+
+        r = varlink_address_parse(address, &sa, &salen);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        while (connect(fd, (const struct sockaddr *) &sa, salen) < 0)
+                if (errno != EINTR) {
+                        r = -errno;
+                        close(fd);
+                        return r;
+                }
+        return fd;
 }

@@ -197,25 +197,14 @@ int varlink_channel_new(VarlinkChannel **ret, sd_event *event, int fd) {
 }
 
 int varlink_channel_connect(VarlinkChannel **ret, sd_event *event, const char *address) {
-        struct sockaddr_un sa;
-        socklen_t salen;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
+        int fd = varlink_address_connect(address), r;
 
-        r = varlink_address_parse(address, &sa, &salen);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return NEG_ERRNO();
-        while (connect(fd, (const struct sockaddr *) &sa, salen) < 0)
-                if (errno != EINTR)
-                        return NEG_ERRNO();
+                return fd;
         r = varlink_channel_new(ret, event, fd);
         if (r < 0)
-                return r;
-        TAKE_FD(fd);
-        return 0;
+                close(fd);
+        return r;
 }
 
 int varlink_channel_call(VarlinkChannel *ch, const char *method, json_object *parameters,

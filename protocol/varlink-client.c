@@ -52,27 +52,14 @@ int varlink_client_new_from_fd(VarlinkClient **ret, int fd) {
 }
 
 int varlink_client_connect(VarlinkClient **ret, const char *address) {
-        struct sockaddr_un sa;
-        socklen_t salen;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
+        int fd = varlink_address_connect(address), r;
 
-        r = varlink_address_parse(address, &sa, &salen);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return NEG_ERRNO();
-        /* A local stream connect either succeeds or fails at once (or waits for backlog room,
-         * which the server's accept loop frees quickly). */
-        while (connect(fd, (const struct sockaddr *) &sa, salen) < 0)
-                if (errno != EINTR)
-                        return NEG_ERRNO();
+                return fd;
         r = varlink_client_new_from_fd(ret, fd);
         if (r < 0)
-                return r;
-        TAKE_FD(fd);
-        return 0;
+                close(fd);
+        return r;
 }
 
 VarlinkClient *varlink_client_free(VarlinkClient *c) {
