@@ -72,6 +72,10 @@ int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *
 void pods_job_done(WorkerJob *j);
 /* Resolves a UUID prefix, answering the call itself when that fails (then returns 1). */
 int pods_resolve_or_reply(Pods *p, VarlinkCall *call, const char *prefix, char uuid[POD_UUID_LEN + 1]);
+/* pods_resolve_or_reply() on parameters.uuid, then the pod's state; 1 when the call was
+ * answered (no such pod, ambiguous). */
+int pods_find_or_reply(Pods *p, VarlinkCall *call, json_object *parameters,
+                       char uuid[POD_UUID_LEN + 1], PodState *ret_state, PodPlace *ret_place);
 int pods_reply_no_such_pod(VarlinkCall *call, const char *uuid);
 int pods_system_error(VarlinkCall *call, int error, const char *message);
 int pods_reply_invalid_state(VarlinkCall *call, const char *uuid, PodState state, const char *expected);

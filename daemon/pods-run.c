@@ -358,14 +358,9 @@ static int method_run_prepared(VarlinkCall *call, json_object *parameters, void 
         PodState state;
         int r;
 
-        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        r = pods_find_or_reply(p, call, parameters, uuid, &state, NULL);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = pod_probe(p->data_dir, uuid, &state, NULL);
-        if (r == -ENOENT)
-                return pods_reply_no_such_pod(call, uuid);
-        if (r < 0)
-                return r;
         if (state != POD_STATE_PREPARED)
                 return pods_reply_invalid_state(call, uuid, state, "prepared");
         params = json_object_get(parameters);
@@ -406,14 +401,9 @@ static int method_stop(VarlinkCall *call, json_object *parameters, void *userdat
 
         if (timeout && json_object_get_int64(timeout) < 0)
                 return varlink_call_error_invalid_parameter(call, "timeoutUsec");
-        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        r = pods_find_or_reply(p, call, parameters, uuid, &state, NULL);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = pod_probe(p->data_dir, uuid, &state, NULL);
-        if (r == -ENOENT)
-                return pods_reply_no_such_pod(call, uuid);
-        if (r < 0)
-                return r;
         if (state != POD_STATE_RUNNING)
                 return pods_reply_invalid_state(call, uuid, state, "running");
         params = json_object_get(parameters);

@@ -45,6 +45,21 @@ int pods_resolve_or_reply(Pods *p, VarlinkCall *call, const char *prefix, char u
         return r;
 }
 
+int pods_find_or_reply(Pods *p, VarlinkCall *call, json_object *parameters,
+                       char uuid[POD_UUID_LEN + 1], PodState *ret_state, PodPlace *ret_place) {
+        int r;
+
+        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        if (r != 0)
+                return r;
+        r = pod_probe(p->data_dir, uuid, ret_state, ret_place);
+        if (r == -ENOENT) {
+                (void) pods_reply_no_such_pod(call, uuid);
+                return 1;
+        }
+        return r;
+}
+
 int pods_system_error(VarlinkCall *call, int error, const char *message) {
         return reply_system_error(call, PODS_INTERFACE, error, message);
 }
@@ -619,14 +634,9 @@ static int method_remove(VarlinkCall *call, json_object *parameters, void *userd
         char *data;
         int r;
 
-        r = pods_resolve_or_reply(p, call, json_object_get_string(json_object_object_get(parameters, "uuid")), uuid);
+        r = pods_find_or_reply(p, call, parameters, uuid, &state, &place);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = pod_probe(p->data_dir, uuid, &state, &place);
-        if (r == -ENOENT)
-                return pods_reply_no_such_pod(call, uuid);
-        if (r < 0)
-                return r;
         switch (state) {
         case POD_STATE_PREPARED:
         case POD_STATE_ABORTED_PREPARE:
