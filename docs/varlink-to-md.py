@@ -392,13 +392,18 @@ def heading(level, kind, name, suffix=""):
             "%s %s%s" % ("#" * level, name, suffix), ""]
 
 
-def paragraph(doc):
+def paragraph(doc, errors=()):
     """A doc comment as Markdown. Comments are wrapped prose, so lines join into paragraphs;
     but a line that ends a sentence before one that starts a new one ("...stop it." then
-    "Supports more: ...") was broken on purpose and keeps its break."""
+    "Supports more: ...") was broken on purpose and keeps its break. The names of the
+    interface's errors (a method's "Errors: ..." list) link to them."""
     if not doc:
         return []
-    lines = escape(doc).split("\n")
+    text = escape(doc)
+    if errors:
+        names = re.compile(r"\b(%s)\b" % "|".join(sorted(errors, key=len, reverse=True)))
+        text = names.sub(lambda m: "[%s](#%s)" % (m.group(1), anchor("error", m.group(1))), text)
+    lines = text.split("\n")
     for i in range(len(lines) - 1):
         if lines[i].endswith(".") and re.match(r"[A-Z]", lines[i + 1]):
             lines[i] += "\\"
@@ -434,7 +439,7 @@ def render_member(interface, m):
         out = heading(3, "method", m.name)
         out += ["```", "method %s%s -> %s" % (m.name, type_text(m.input), type_text(m.output)),
                 "```", ""]
-        out += paragraph(m.doc)
+        out += paragraph(m.doc, [e.name for e in interface.members if e.kind == "error"])
         out += ["**Input**", ""] + field_table(m.input.fields, "No parameters.")
         out += ["**Output**", ""] + field_table(m.output.fields, "An empty reply.")
         return out
