@@ -93,6 +93,14 @@ static bool daemon_access_check(const VarlinkPeer *peer, const char *method, voi
         return false;
 }
 
+/* Image GC must not take the stage1 that pods get by default. */
+static void daemon_stage1_imported(const char *key, void *userdata) {
+        Daemon *d = userdata;
+
+        if (images_keep(d->images, key) < 0)
+                log_warning("Out of memory: image GC may remove the default stage1 %s", key);
+}
+
 /* --stage1-image, or the stage1 installed with stage0 when there is one. */
 static const char *daemon_stage1_image(Daemon *d) {
         static const char installed[] = STAGE0_LIBDIR "/stage0/stage1.aci";
@@ -147,6 +155,8 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
                 .tpm_pcr = config->tpm_pcr,
                 .tpm_timeout_usec = config->tpm_timeout_usec,
                 .gc_interval_usec = config->gc_interval_usec,
+                .stage1_imported = daemon_stage1_imported,
+                .userdata = d,
         });
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pods in %s: %m", d->data_dir);

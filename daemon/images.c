@@ -20,6 +20,7 @@ struct Images {
         unsigned n_queued;
         WorkerJob *queue_head, *queue_tail;
         WorkerJob *running;           /* a list, for freeing */
+        json_object *keep;            /* keys GC leaves alone */
 };
 
 int images_new(Images **ret, const ImagesConfig *config) {
@@ -69,10 +70,17 @@ Images *images_free(Images *im) {
         job_list_free(im->running);
         job_list_free(im->queue_head);
         image_store_free(im->store);
+        json_object_put(im->keep);
         free(im->data_dir);
         sd_event_unref(im->event);
         free(im);
         return NULL;
+}
+
+int images_keep(Images *im, const char *key) {
+        if (!im->keep && !(im->keep = json_object_new_array()))
+                return -ENOMEM;
+        return json_object_array_add(im->keep, json_object_new_string(key)) < 0 ? -ENOMEM : 0;
 }
 
 ImageStore *images_store(Images *im) {
@@ -512,6 +520,8 @@ static int method_garbage_collect(VarlinkCall *call, json_object *parameters, vo
                 return -ENOMEM;
         json_object_object_add(p, "gracePeriodUsec",
                 json_object_new_int64(grace ? json_object_get_int64(grace) : (int64_t) IMAGES_GC_GRACE_DEFAULT_USEC));
+        if (im->keep)
+                json_object_object_add(p, "keep", json_object_get(im->keep));
         return images_submit(im, call, "io.stage0.Worker.GarbageCollect", p, &gc_ops, NULL, NULL);
 }
 

@@ -27,3 +27,5 @@ int images_new(Images **ret, const ImagesConfig *config);
 Images *images_free(Images *im);
 int images_bind(Images *im, VarlinkServer *server);
 ImageStore *images_store(Images *im);
+/* An image (by key) that garbage collection keeps however long it goes unused. */
+int images_keep(Images *im, const char *key);

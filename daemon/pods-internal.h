@@ -62,6 +62,8 @@ struct Pods {
         sd_event_source *gc_timer;
         uint64_t gc_interval_usec;
         unsigned auto_gc_running;
+        void (*stage1_imported)(const char *key, void *userdata);
+        void *userdata;
 };
 
 

@@ -391,6 +391,8 @@ static void stage1_reply(WorkerJob *j, const VarlinkReply *reply) {
                 free(p->stage1_key);
                 p->stage1_key = strdup(key);
                 log_info("Default stage1 image %s is %s", p->stage1_path, key);
+                if (p->stage1_imported)
+                        p->stage1_imported(key, p->userdata);
         }
 }
 
@@ -767,6 +769,12 @@ static int on_gc_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                                        json_object_new_int64(PODS_GC_EXPIRE_PREPARED_DEFAULT_USEC));
                 auto_gc_start(p, "io.stage0.Worker.CollectPods", TAKE_PTR(pods));
                 json_object_object_add(images, "gracePeriodUsec", json_object_new_int64(PODS_GC_IMAGES_GRACE_USEC));
+                if (p->stage1_key) {
+                        json_object *keep = json_object_new_array();
+
+                        json_object_array_add(keep, json_object_new_string(p->stage1_key));
+                        json_object_object_add(images, "keep", keep);
+                }
                 auto_gc_start(p, "io.stage0.Worker.GarbageCollect", TAKE_PTR(images));
         }
         json_object_put(pods);
@@ -846,6 +854,8 @@ int pods_new(Pods **ret, const PodsConfig *config) {
                 return -ENOMEM;
         p->event = sd_event_ref(config->event);
         p->debug = config->debug;
+        p->stage1_imported = config->stage1_imported;
+        p->userdata = config->userdata;
         p->data_dir = strdup(config->data_dir);
         if (!p->data_dir) {
                 pods_free(p);

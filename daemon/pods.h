@@ -25,6 +25,9 @@ typedef struct PodsConfig {
         uint64_t tpm_timeout_usec;
         /* How often stage0d collects garbage by itself; 0: the default, UINT64_MAX: never. */
         uint64_t gc_interval_usec;
+        /* Told the key of the default stage1 once it is imported (so image GC keeps it). */
+        void (*stage1_imported)(const char *key, void *userdata);
+        void *userdata;
 } PodsConfig;
 
 #define PODS_WORKERS_MAX 1024

@@ -378,6 +378,16 @@ static int collect_trees(ImageStore *s, const PodUsage *u, json_object *removed,
         return r;
 }
 
+/* Images stage0d needs whether or not a pod uses them now (its default stage1). */
+static bool kept(json_object *parameters, const char *key) {
+        json_object *keep = json_object_object_get(parameters, "keep");
+
+        for (size_t i = 0; keep && i < json_object_array_length(keep); i++)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(keep, i)), key) == 0)
+                        return true;
+        return false;
+}
+
 int worker_method_garbage_collect(VarlinkCall *call, json_object *parameters, void *userdata) {
         Worker *w = userdata;
         uint64_t grace = (uint64_t) json_object_get_int64(json_object_object_get(parameters, "gracePeriodUsec"));
@@ -405,7 +415,7 @@ int worker_method_garbage_collect(VarlinkCall *call, json_object *parameters, vo
                 json_object *pods = NULL;
                 size_t n_trees = 0;
 
-                if (images[i].last_used_usec + grace > now)
+                if (images[i].last_used_usec + grace > now || kept(parameters, images[i].key))
                         continue;
                 r = trees_of(store, images[i].key, &trees, &n_trees);
                 if (r >= 0)

@@ -52,15 +52,20 @@ static int refuse_field(VarlinkCall *call, const char *error, const char *key, c
         return refuse(call, error, p);
 }
 
-static int refuse_stage1(VarlinkCall *call, const char *uuid, const char *reason, int exit_code) {
+static int refuse_entrypoint(VarlinkCall *call, const char *uuid, const char *entrypoint,
+                             const char *reason, int exit_code) {
         json_object *p = json_object_new_object();
 
         json_object_object_add(p, "uuid", json_object_new_string(uuid));
-        json_object_object_add(p, "entrypoint", json_object_new_string("run"));
+        json_object_object_add(p, "entrypoint", json_object_new_string(entrypoint));
         json_object_object_add(p, "reason", json_object_new_string(reason));
         if (exit_code >= 0)
                 json_object_object_add(p, "exitCode", json_object_new_int(exit_code));
         return refuse(call, "io.stage0.Pods.Stage1Failed", p);
+}
+
+static int refuse_stage1(VarlinkCall *call, const char *uuid, const char *reason, int exit_code) {
+        return refuse_entrypoint(call, uuid, "run", reason, exit_code);
 }
 
 static int read_file_at(int dir_fd, const char *name, size_t max, char **ret) {
@@ -707,13 +712,14 @@ int worker_method_stop_pod(VarlinkCall *call, json_object *parameters, void *use
                 return NEG_ERRNO();
         if (read_file_at(pod_fd, "stage1/manifest", STAGE1_MANIFEST_MAX, &text) < 0 ||
             !(m = json_tokener_parse(text)) || stage1_info_read(m, &s1, &d) < 0)
-                return refuse_stage1(call, uuid, "the pod's stage1 manifest cannot be read", -1);
+                return refuse_entrypoint(call, uuid, "stop", "the pod's stage1 manifest cannot be read", -1);
         if (!s1.stop) {
                 json_object *p = json_object_new_object();
 
-                json_object_object_add(p, "option", json_object_new_string("stop"));
+                json_object_object_add(p, "uuid", json_object_new_string(uuid));
+                json_object_object_add(p, "entrypoint", json_object_new_string("stop"));
                 json_object_object_add(p, "reason", json_object_new_string("stop is not implemented by the pod's stage1"));
-                return refuse(call, "io.stage0.Pods.NotSupported", p);
+                return refuse(call, "io.stage0.Pods.Stage1Failed", p);
         }
         if (asprintf(&path, "%s/stage1/rootfs%s", pod_dir, s1.stop) < 0)
                 return -ENOMEM;
@@ -722,16 +728,16 @@ int worker_method_stop_pod(VarlinkCall *call, json_object *parameters, void *use
 
                 r = run_entrypoint(pod_fd, argv);
                 if (r == 127)
-                        return refuse_stage1(call, uuid, "the stop entrypoint cannot be run", r);
+                        return refuse_entrypoint(call, uuid, "stop", "the stop entrypoint cannot be run", r);
                 if (wait_stopped(w->data_dir, uuid, timeout))
                         return varlink_call_reply(call, NULL);
         }
         char *argv[] = { path, (char *) "--force", (char *) uuid, NULL };
         r = run_entrypoint(pod_fd, argv);
         if (r == 127)
-                return refuse_stage1(call, uuid, "the stop entrypoint cannot be run", r);
+                return refuse_entrypoint(call, uuid, "stop", "the stop entrypoint cannot be run", r);
         if (!wait_stopped(w->data_dir, uuid, 10ULL * 1000000ULL))
-                return refuse_stage1(call, uuid, "the pod still runs after a forced stop", -1);
+                return refuse_entrypoint(call, uuid, "stop", "the pod still runs after a forced stop", -1);
         return varlink_call_reply(call, NULL);
 }
 

@@ -1,5 +1,6 @@
 /* The worker process's loop; see worker.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,9 @@ int worker_main(const char *data_dir, int fd) {
 
         /* A worker ends with its connection; it is stage0d that decides about signals. */
         signal(SIGPIPE, SIG_IGN);
+        /* fd 3 came without O_CLOEXEC across our exec; what we exec (stage1) must not get it. */
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+                return EXIT_FAILURE;
 
         r = sd_event_new(&event);
         if (r >= 0)
