@@ -248,6 +248,7 @@ const Command command_prepare = {
                 .usage = "IMAGE [APP FLAGS] [-- ARGS... ---] [IMAGE ...] [POD FLAGS]",
                 .n_args_min = 0,
                 .n_args_max = SIZE_MAX,
+                .raw_args = true,
         },
         .summary =
                 "Prepare a pod; prints its UUID. IMAGE is sha512-HEX or NAME[:VERSION]; the\n"

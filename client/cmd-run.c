@@ -171,6 +171,7 @@ const Command command_run = {
                 .usage = "IMAGE [APP FLAGS] [-- ARGS... ---] [IMAGE ...] [POD FLAGS] [RUNTIME FLAGS] [--detach]",
                 .n_args_min = 0,
                 .n_args_max = SIZE_MAX,
+                .raw_args = true,
         },
         .summary = "Prepare and run a pod; takes the flags of prepare (but --quiet) and:\n"
                    RUNTIME_FLAGS_HELP,
@@ -183,6 +184,7 @@ const Command command_run_prepared = {
                 .usage = "UUID [RUNTIME FLAGS] [--detach]",
                 .n_args_min = 0,
                 .n_args_max = SIZE_MAX,
+                .raw_args = true,
         },
         .summary = "Run a prepared pod.\n" RUNTIME_FLAGS_HELP,
         .run = run_prepared_run,

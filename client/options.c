@@ -205,7 +205,9 @@ int options_parse(Options *ret, int argc, char *const *argv, const char *env_soc
         o.repeats = repeats;
 
         for (int i = 1; i < argc; i++) {
-                if (!options_end && strcmp(argv[i], "--") == 0)
+                if (o.command && o.command->raw_args)
+                        r = positional_take(&o, argv[i], lookup, error, error_size);
+                else if (!options_end && strcmp(argv[i], "--") == 0)
                         options_end = true;
                 else if (!options_end && is_flag(argv[i]))
                         r = flag_take(&o, argc, argv, &i, error, error_size);

@@ -35,6 +35,9 @@ typedef struct CommandSyntax {
         size_t n_flags;
         size_t n_args_min;
         size_t n_args_max;
+        /* The command reads its own flags (rkt's per-image flags, order-sensitive): every
+         * argument after its name goes to args as given, "--" and global options included. */
+        bool raw_args;
 } CommandSyntax;
 
 typedef const CommandSyntax *(*CommandLookup)(const char *name);
