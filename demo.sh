@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine, as root: installs what is missing, builds stage0,
-# starts stage0d on its default socket and data dir, and shows what works so far. stage0d is
-# stopped again at the end (pods it runs outlive it; see docs/).
+# starts stage0d on its default socket (/run/stage0/io.stage0) and data dir (/var/lib/stage0)
+# with the reference stage1, imports a busybox image and runs a pod from it. stage0d is
+# stopped again at the end; the pod's record stays in the data dir.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -15,15 +16,23 @@ ninja -C build-demo >/dev/null
 
 STAGE0D=build-demo/daemon/stage0d
 STAGE0C=build-demo/client/stage0c
-SOCKET=/run/stage0/io.stage0
+STAGE1=$PWD/build-demo/stage1/stage1.aci
+IMAGE=$PWD/build-demo/tests/images/busybox.aci
+
+DAEMON_PID=
+stop_daemon() {
+        if [ -n "$DAEMON_PID" ]; then
+                kill -TERM "$DAEMON_PID" 2>/dev/null || true
+                wait "$DAEMON_PID" 2>/dev/null || true
+        fi
+}
+trap stop_daemon EXIT
 
 if "$STAGE0C" info >/dev/null 2>&1; then
-        echo "demo: a stage0d already answers on $SOCKET; using it"
-        DAEMON_PID=
+        echo "demo: a stage0d already answers on /run/stage0/io.stage0; using it"
 else
-        "$STAGE0D" &
+        "$STAGE0D" --stage1-image "$STAGE1" 2>>/tmp/stage0d-demo.log &
         DAEMON_PID=$!
-        trap '[ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" && wait "$DAEMON_PID"' EXIT
         for _ in $(seq 100); do
                 "$STAGE0C" info >/dev/null 2>&1 && break
                 sleep 0.05
@@ -37,8 +46,11 @@ run() {
 }
 
 run info
-run introspect io.stage0.Pods
-run call org.varlink.service.GetInfo
-run call io.stage0.Pods.List '{}' || true
+run image import "$IMAGE"
+run image list
+run run stage0.io/test/busybox
+run run stage0.io/test/busybox --exec /bin/sh -- -c 'echo "hello from pod $(hostname), pid $$"' ---
+run list
 echo
-echo "demo: done (stage0d served on $SOCKET with data in /var/lib/stage0)"
+echo "demo: done (stage0d served /run/stage0/io.stage0 with data in /var/lib/stage0;"
+echo "      its log is /tmp/stage0d-demo.log)"

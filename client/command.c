@@ -24,6 +24,7 @@ const Command *const commands[] = {
         &command_stop,
         &command_cat_manifest,
         &command_rm,
+        &command_gc,
 };
 const size_t n_commands = ELEMENTSOF(commands);
 

@@ -29,6 +29,8 @@ extern const Command command_run_prepared;
 extern const Command command_wait;
 extern const Command command_stop;
 extern const Command command_logs;
+/* Pods: cmd-gc.c */
+extern const Command command_gc;
 
 /* All commands, in the order --help lists them. */
 extern const Command *const commands[];
