@@ -178,7 +178,8 @@ static int status_of(const char *data_dir, const char *uuid, PodState state, Pod
         add_time(o, "createdUsec", fd, "pod-created", false);
         if (place == POD_PLACE_RUN || place == POD_PLACE_EXITED_GARBAGE) {
                 add_time(o, "startedUsec", fd, "pid", false);
-                if (read_small(fd, "pid", buf) >= 0 && atoi(buf) > 0)
+                /* A pid only means something while the pod runs. */
+                if (state == POD_STATE_RUNNING && read_small(fd, "pid", buf) >= 0 && atoi(buf) > 0)
                         json_object_object_add(o, "pid", json_object_new_int(atoi(buf)));
         }
         if (place == POD_PLACE_EXITED_GARBAGE || place == POD_PLACE_GARBAGE)

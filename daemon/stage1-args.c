@@ -189,10 +189,10 @@ int stage1_run_argv(const Stage1Info *s1, const Stage1RunParams *params, char **
         int r;
 
         if (json_object_get_boolean(json_object_object_get(o, "interactive")))
-                return error_detail_set(error, -EOPNOTSUPP, "interactive",
+                return error_detail_set(error, -EOPNOTSUPP, "options.interactive",
                                         "interactive pods are not supported yet");
         if (json_object_get_boolean(json_object_object_get(o, "mdsRegister")))
-                return error_detail_set(error, -EOPNOTSUPP, "mdsRegister",
+                return error_detail_set(error, -EOPNOTSUPP, "options.mdsRegister",
                                         "registration with a metadata service is not supported yet");
         if (params->mutable_pod && !s1->app_entrypoints)
                 return error_detail_set(error, -EOPNOTSUPP, "mutable", "stage1 does not support mutable pods");
@@ -219,13 +219,13 @@ int stage1_run_argv(const Stage1Info *s1, const Stage1RunParams *params, char **
                 if (s1->version >= 2)
                         push(&a, "--hostname=%s", hostname);
                 else
-                        warn(warnings, "hostname", "--hostname option is not supported by stage1");
+                        warn(warnings, "options.hostname", "--hostname option is not supported by stage1");
         }
         if (strcmp(resolv, "default") != 0 || strcmp(hosts, "default") != 0) {
                 if (s1->version >= 4)
                         push(&a, "--dns-conf-mode=resolv=%s,hosts=%s", resolv, hosts);
                 else
-                        warn(warnings, "dnsConfMode", "--dns-conf-mode option not supported by stage1");
+                        warn(warnings, strcmp(resolv, "default") != 0 ? "options.resolvMode" : "options.hostsMode", "--dns-conf-mode option not supported by stage1");
         }
         if (s1->version >= 3) {
                 if (has_insecure(o, "capabilities"))
@@ -235,7 +235,7 @@ int stage1_run_argv(const Stage1Info *s1, const Stage1RunParams *params, char **
                 if (has_insecure(o, "seccomp"))
                         push(&a, "--disable-seccomp");
         } else if (has_entries(o, "insecureOptions")) {
-                warn(warnings, "insecureOptions", "insecure options are not supported by stage1");
+                warn(warnings, "options.insecureOptions", "insecure options are not supported by stage1");
         }
         if (params->mutable_pod)
                 push(&a, "--mutable");
@@ -243,7 +243,7 @@ int stage1_run_argv(const Stage1Info *s1, const Stage1RunParams *params, char **
                 if (s1->version >= 6)
                         push(&a, "--ipc=%s", ipc);
                 else
-                        warn(warnings, "ipc", "--ipc option is not supported by stage1");
+                        warn(warnings, "options.ipc", "--ipc option is not supported by stage1");
         }
         push(&a, "%s", params->uuid);
         if (a.r < 0) {

@@ -102,10 +102,10 @@ static void test_versions_drop_options(void **state) {
         const char *all = "{\"hostname\":\"h\",\"resolvMode\":\"host\",\"insecureOptions\":[\"paths\"],\"ipc\":\"parent\"}";
 
         expect("1", all, NULL, "--net=default " UUID,
-               "[{\"option\":\"hostname\",\"message\":\"--hostname option is not supported by stage1\"},"
-               "{\"option\":\"dnsConfMode\",\"message\":\"--dns-conf-mode option not supported by stage1\"},"
-               "{\"option\":\"insecureOptions\",\"message\":\"insecure options are not supported by stage1\"},"
-               "{\"option\":\"ipc\",\"message\":\"--ipc option is not supported by stage1\"}]");
+               "[{\"option\":\"options.hostname\",\"message\":\"--hostname option is not supported by stage1\"},"
+               "{\"option\":\"options.resolvMode\",\"message\":\"--dns-conf-mode option not supported by stage1\"},"
+               "{\"option\":\"options.insecureOptions\",\"message\":\"insecure options are not supported by stage1\"},"
+               "{\"option\":\"options.ipc\",\"message\":\"--ipc option is not supported by stage1\"}]");
         expect("2", all, NULL, "--net=default --hostname=h " UUID, NULL);
         expect("3", all, NULL, "--net=default --hostname=h --disable-paths " UUID, NULL);
         expect("4", all, NULL, "--net=default --hostname=h --dns-conf-mode=resolv=host,hosts=default --disable-paths " UUID, NULL);
@@ -127,8 +127,8 @@ static void test_dns_modes(void **state) {
 }
 
 static void test_refusals(void **state) {
-        expect_error("{\"interactive\":true}", -EOPNOTSUPP, "interactive");
-        expect_error("{\"mdsRegister\":true}", -EOPNOTSUPP, "mdsRegister");
+        expect_error("{\"interactive\":true}", -EOPNOTSUPP, "options.interactive");
+        expect_error("{\"mdsRegister\":true}", -EOPNOTSUPP, "options.mdsRegister");
         expect_error("{\"hostname\":\"a b\"}", -EINVAL, "options.hostname");
 }
 
