@@ -90,8 +90,9 @@ awk -v s="$s" -v c="$c" -v f="$f" 'BEGIN {
 }'
 
 # Memory: stage0d now, and the worker of a pod that sleeps for a second, sampled until it ends.
-kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
-pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+# Both print nothing, and succeed, once the process is gone.
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+pss() { awk '$1 == "Pss:" { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null || true; }
 echo "# memory (kB)          VmRSS   VmHWM     Pss"
 printf "stage0d              %7s %7s %7s\n" "$(kb $DAEMON_PID VmRSS)" "$(kb $DAEMON_PID VmHWM)" "$(pss $DAEMON_PID)"
 SLEEP_JSON='{"spec":{"apps":[{"image":{"name":"'$BUSYBOX_NAME'"},"exec":"/bin/sleep","args":["1"]}]}}'
