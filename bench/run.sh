@@ -111,6 +111,7 @@ while [ -d "/proc/$worker" ]; do
         sleep 0.02
 done
 printf "pod worker (peak)    %7s %7s %7s\n" "$rss" "$hwm" "$p"
+s0c call io.stage0.Pods.Wait "{\"uuid\":\"$(jq -r .uuid "$T/sleep.json")\"}" >/dev/null
 printf "stage0d after        %7s %7s %7s\n" "$(kb $DAEMON_PID VmRSS)" "$(kb $DAEMON_PID VmHWM)" "$(pss $DAEMON_PID)"
 echo "# peers (peers.md): conmon 2048 kB VmRSS per container, containerd-shim-runc-v2 13236 kB"
 s0c call io.stage0.Pods.GarbageCollect "$GC_JSON" >/dev/null
