@@ -13,6 +13,10 @@
 #
 # Killed daemons orphan their workers. So that the orphans are reaped the way init would reap
 # them (the PID 1 of a container may not), the test re-executes itself as a child subreaper.
+if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: pods, mounts and loop devices need root"
+        exit 77
+fi
 if [ -z "${FAULTS_SUBREAPER:-}" ]; then
         export FAULTS_SUBREAPER=1
         exec python3 -c 'import ctypes, os, sys
@@ -33,6 +37,7 @@ SMALL=
 # removes $T, which must not reach through a pod's mounts or the loop-mounted data dir.
 faults_cleanup() {
         local rc=$? pid m
+        set +e
         if [ -n "$DAEMON_PID" ]; then
                 kill -KILL "$DAEMON_PID" 2>/dev/null || true
                 wait "$DAEMON_PID" 2>/dev/null || true
@@ -50,6 +55,7 @@ faults_cleanup() {
         cleanup
 }
 trap faults_cleanup EXIT
+trap 'exit 143' TERM INT
 
 # pids_under DIR: processes whose command line mentions DIR (our stage0d, its workers, stage1s).
 # The pattern comes from a file so that grep's own command line does not match it.
@@ -112,7 +118,7 @@ spec_of() { jq -cn --argjson apps "[$1]" '{spec: {apps: $apps}}'; }
 # make_image NAME MEGABYTES OUT: busybox renamed to NAME with MEGABYTES of random data in
 # rootfs/big (none for 0).
 make_image() {
-        local d="$T/build-$1"
+        local d="$T/build-${1//\//-}"
         rm -rf "$d"
         mkdir -p "$d"
         tar -xf "$TEST_IMAGES/busybox.aci" -C "$d"
@@ -125,11 +131,12 @@ make_image() {
         rm -rf "$d"
 }
 
+# import FILE: stage0c image import, bounded; prints the ID.
 import() {
         timeout 60 "$C" image import "$1" 2>"$T/err"
 }
 
-# Processes of this data dir.
+# workers, stage1s: the processes of this data dir.
 workers() {
         local pid
         for pid in $(pids_under "$T"); do
@@ -307,6 +314,7 @@ settle() {
                 fail "$1: workers or stage1s still there after 20 s: $(workers) $(stage1s)"
 }
 
+# check_all WHAT: everything that must hold after a fault, once things have settled.
 check_all() {
         check_pods "$1"
         check_mounts "$1"
@@ -315,7 +323,7 @@ check_all() {
         check_next "$1"
 }
 
-# collect WHAT: Pods.GarbageCollect of everything that can go; every pod named is gone.
+# collect WHAT: Pods.GarbageCollect of everything that can go, at once; the reply in $T/gc.json.
 collect() {
         if call io.stage0.Pods.GarbageCollect '{"gracePeriodUsec": 0, "expirePreparedUsec": 0}'; then
                 cp "$T/out" "$T/gc.json"
@@ -325,8 +333,10 @@ collect() {
         fi
 }
 
+# collected UUID: the last collect named the pod.
 collected() { jq -e --arg u "$1" '.collected | index($u)' "$T/gc.json" >/dev/null; }
 
+# has_entry DIR: DIR has something in it.
 has_entry() { [ -n "$(ls -A "$1" 2>/dev/null)" ]; }
 
 log "setup"
@@ -362,6 +372,22 @@ if BIG_ID=$(import "$T/big.aci"); then
 else
         fail "the image does not import again: $(head -c 300 "$T/err")"
 fi
+
+log "kill -9 of stage0d and its import worker together (as a crash of the whole service would)"
+timeout 60 "$C" call io.stage0.Images.Import "{\"path\": \"$T/mid3.aci\"}" --more \
+        >"$T/import.out" 2>"$T/import.err" &
+client=$!
+until_true 20 has_entry "$DATA/images/tmp" || fail "the import never wrote to images/tmp"
+w=$(daemon_workers)
+daemon_kill
+kill -KILL $w
+wait "$client" || true
+settle "import and worker"
+check "the killed import left a file in images/tmp" has_entry "$DATA/images/tmp"
+daemon_start
+check_all "after a kill of stage0d and its import worker"
+call io.stage0.Images.List '{"namePrefix": "stage0.io/test/mid3"}'
+json_is "$T/out" '.images | length' 0 "the killed import stored nothing"
 
 # prepare_in_background IMAGE_ID: Pods.Prepare of one app of the image; the caller's pid in
 # $client, its replies in $T/prepare.out and .err. Returns once the pod dir exists.
@@ -506,5 +532,147 @@ check_all "after a kill during a GC"
 collect "the next GC"
 is "$(find "$DATA/pods" -mindepth 2 -maxdepth 2 | wc -l)" 0 "the next GC removes every pod"
 is "$(mounts_under "$DATA" | wc -l)" 0 "no mount is left under the data dir"
+
+log "unreadable image blobs"
+# blob_of ID: the blob file of an image.
+blob_of() { find "$DATA/images/blobs" -mindepth 3 -maxdepth 3 -name "${1:0:71}*" | head -n 1; }
+damage() {
+        case $1 in
+        corrupt) dd if=/dev/urandom of="$2" bs=4096 seek=256 count=1 conv=notrunc status=none ;;
+        truncate) truncate -s 700000 "$2" ;;
+        directory) rm -f "$2" && mkdir "$2" ;;
+        missing) rm -f "$2" ;;
+        esac
+}
+for how in corrupt truncate directory missing; do
+        make_image "stage0.io/test/$how" 0 "$T/$how.aci"
+        id=$(import "$T/$how.aci")
+        blob=$(blob_of "$id")
+        if [ -z "$blob" ]; then
+                fail "$how: no blob for $id"
+                continue
+        fi
+        damage "$how" "$blob"
+        if call io.stage0.Images.Verify "{\"image\": {\"id\": \"$id\"}}"; then
+                fail "$how: Verify passes"
+        elif grep -q 'io.stage0.Images.ImageCorrupted' "$T/err"; then
+                pass "$how: Verify reports ImageCorrupted"
+        else
+                fail "$how: Verify reports $(head -c 300 "$T/err"), not ImageCorrupted"
+        fi
+        n_before=$(find "$DATA/pods" -mindepth 2 -maxdepth 2 | wc -l)
+        if call io.stage0.Pods.Prepare "$(spec_of "$(app "$how" 'exit 0' "$id")")"; then
+                fail "$how: a prepare needing a render of it succeeds"
+        else
+                check "$how: the prepare fails with a named error: $(head -c 300 "$T/err")" \
+                        grep -Eq 'io\.stage0\.Pods\.(ImageCorrupted|PrepareAborted)' "$T/err"
+        fi
+        settle "$how"
+        check_pods "$how"
+        collect "$how"
+        is "$(find "$DATA/pods" -mindepth 2 -maxdepth 2 | wc -l)" "$n_before" "$how: the failed prepare leaves no pod"
+        is "$(find "$DATA/images/trees" -mindepth 1 -maxdepth 1 -name '*.tmp*' | wc -l)" 0 "$how: no half-rendered tree"
+        call io.stage0.Images.Remove "{\"images\": [{\"id\": \"$id\"}]}" ||
+                fail "$how: the damaged image cannot be removed: $(head -c 300 "$T/err")"
+        check "$how: Remove removes the damaged blob" test ! -e "$blob"
+        check_store "$how: once removed"
+done
+check_next "after the damaged blobs"
+check_all "after the damaged blobs"
+
+log "a full disk: a 32 MB data dir on a loop device"
+check "stage0d stops on SIGTERM" stop_daemon
+loop_unavailable() {
+        [ -e /dev/loop-control ] || { echo "no /dev/loop-control"; return 0; }
+        losetup -f >/dev/null 2>&1 || { echo "losetup -f finds no free loop device"; return 0; }
+        return 1
+}
+if why=$(loop_unavailable); then
+        echo "SKIP: the full-disk faults need a loop device: $why"
+        [ "$_failures" -ne 0 ] || { echo "$_passes passed, 0 failed; skipping the rest"; exit 77; }
+        finish
+fi
+truncate -s 32M "$T/small.img"
+mkfs.ext4 -q "$T/small.img"
+LOOP_DEV=$(losetup -f --show "$T/small.img")
+SMALL=$T/small
+mkdir "$SMALL"
+mount "$LOOP_DEV" "$SMALL"
+DATA=$SMALL/data
+daemon_start
+BB_ID=$(import "$TEST_IMAGES/busybox.aci")
+check_next "on the small disk"
+used() { df --output=used -k "$SMALL" | tail -n 1; }
+blobs() { find "$DATA/images/blobs" -type f | sort; }
+blobs >"$T/blobs.before"
+used_before=$(used)
+if id=$(import "$T/big.aci"); then
+        fail "an image of 100 MB imports into 32 MB ($id)"
+else
+        check "an import that does not fit fails with SystemError ENOSPC or LimitExceeded: $(head -c 200 "$T/err")" \
+                grep -Eq 'errnoName=ENOSPC|io.stage0.Images.LimitExceeded' "$T/err"
+fi
+settle "import ENOSPC"
+is "$(find "$DATA/images/tmp" -mindepth 1 | wc -l)" 0 "the failed import leaves nothing in images/tmp"
+is "$(blobs)" "$(cat "$T/blobs.before")" "the failed import leaves no blob"
+check "the failed import gives back its space ($used_before KiB used before, $(used) KiB after)" \
+        test "$(used)" -le $((used_before + 512))
+check_all "after an import that did not fit"
+
+log "a full disk: pods"
+make_image stage0.io/test/unrendered 1 "$T/unrendered.aci"
+make_image stage0.io/test/after 1 "$T/after.aci"
+UNRENDERED_ID=$(import "$T/unrendered.aci")
+timeout 20 dd if=/dev/zero of="$SMALL/filler" bs=1M status=none 2>/dev/null || true
+check "the disk is full ($(df --output=avail -k "$SMALL" | tail -n 1) KiB free)" \
+        test "$(df --output=avail -k "$SMALL" | tail -n 1)" -lt 1024
+if call io.stage0.Pods.Run "$(spec_of "$(app full 'echo full; exit 0')")" --more; then
+        log "a pod of rendered images runs on a full disk: $(tail -n 1 "$T/out" | jq -c '.pod | {state, apps: [.apps[].exitCode]}')"
+else
+        check "a pod of rendered images on a full disk fails with a named error: $(head -c 300 "$T/err")" \
+                grep -Eq 'io\.stage0\.Pods\.(SystemError|PrepareAborted|Stage1Failed|LimitExceeded)' "$T/err"
+fi
+if call io.stage0.Pods.Run "$(spec_of "$(app full 'exit 0' "$UNRENDERED_ID")")" --more; then
+        fail "a pod whose image must be rendered runs on a full disk"
+else
+        check "a pod whose image must be rendered fails on a full disk with a named error: $(head -c 300 "$T/err")" \
+                grep -Eq 'io\.stage0\.Pods\.(SystemError|PrepareAborted|LimitExceeded)' "$T/err"
+fi
+settle "full disk"
+check_pods "on a full disk"
+check_mounts "on a full disk"
+check_procs "on a full disk"
+collect "on a full disk"
+is "$(find "$DATA/pods" -mindepth 2 -maxdepth 2 | wc -l)" 0 "the failed run leaves no pod once collected"
+is "$(find "$DATA/images/tmp" -mindepth 1 | wc -l)" 0 "the failed run leaves nothing in images/tmp"
+rm -f "$SMALL/filler"
+log "space freed"
+for id in "$UNRENDERED_ID" ""; do
+        if [ -z "$id" ]; then
+                if id=$(import "$T/after.aci"); then
+                        pass "after freeing space, an import succeeds"
+                else
+                        fail "after freeing space, the import fails: $(head -c 300 "$T/err")"
+                        continue
+                fi
+        fi
+        if call io.stage0.Pods.Run "$(spec_of "$(app after 'test -s /big && exit 0' "$id")")" --more; then
+                tail -n 1 "$T/out" >"$T/final"
+                json_is "$T/final" '.pod.state + " " + (.pod.apps[0].exitCode | tostring)' "exited 0" \
+                        "after freeing space, a pod of ${id:0:19} runs and exits 0"
+        else
+                fail "after freeing space, Run: $(head -c 300 "$T/err")"
+        fi
+done
+check_all "after freeing space"
+collect "the end"
+is "$(mounts_under "$DATA" | wc -l)" 0 "no mount is left on the small disk"
+check "stage0d stops on SIGTERM" stop_daemon
+if umount "$SMALL"; then
+        pass "the small disk unmounts (nothing holds it)"
+        losetup -d "$LOOP_DEV" && LOOP_DEV=
+else
+        fail "the small disk is busy: $(ls -l /proc/[0-9]*/fd 2>/dev/null | grep -F "$SMALL" | head -n 3)"
+fi
 
 finish
