@@ -51,6 +51,8 @@ run image list
 run run stage0.io/test/busybox
 run run stage0.io/test/busybox --exec /bin/sh -- -c 'echo "hello from pod $(hostname), pid $$"' ---
 run list
+# The demo's pods go again (their overlays stay mounted until a pod is removed).
+run gc --grace-period 0s
 echo
 echo "demo: done (stage0d served /run/stage0/io.stage0 with data in /var/lib/stage0;"
 echo "      its log is /tmp/stage0d-demo.log)"

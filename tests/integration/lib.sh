@@ -17,6 +17,10 @@ cleanup() {
                 kill -KILL "$DAEMON_PID" 2>/dev/null || true
                 wait "$DAEMON_PID" 2>/dev/null || true
         fi
+        # Pods a test left behind keep their overlays mounted: unmount them, deepest first,
+        # so that the directory can go.
+        awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+                while read -r m; do umount -l "$m" 2>/dev/null || true; done
         if [ "$rc" -ne 0 ] && [ -f "$T/daemon.log" ]; then
                 echo "--- stage0d log:" >&2
                 tail -n 50 "$T/daemon.log" >&2
