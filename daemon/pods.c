@@ -928,6 +928,14 @@ Pods *pods_free(Pods *p) {
         }
         worker_job_free(p->stage1_job);
         sd_event_source_disable_unref(p->poll);
+        sd_event_source_disable_unref(p->track_timer);
+        sd_event_source_disable_unref(p->gc_timer);
+        while (p->tracked) {
+                TrackedPod *t = p->tracked;
+
+                p->tracked = t->next;
+                free(t);
+        }
         json_object_put(p->tpm);
         free(p->stage1_path);
         free(p->stage1_key);

@@ -124,8 +124,10 @@ static void sweep(const char *data_dir, PodPlace place, uint64_t grace, uint64_t
                 if (place == POD_PLACE_EXITED_GARBAGE && age_usec(data_dir, place, uuids[i], now) < grace)
                         continue;
                 r = pod_lock_exclusive(data_dir, uuids[i], place, &lock);
-                if (r == -ENOENT || r == -ESTALE)
-                        continue;  /* deleted or moved by somebody else meanwhile */
+                /* Deleted, moved or being deleted by somebody else (in a garbage place only a
+                 * remover or another GC holds the lock): theirs, not ours to report. */
+                if (r == -ENOENT || r == -ESTALE || r == -EBUSY)
+                        continue;
                 if (r < 0) {
                         add_skipped(skipped, uuids[i], "cannot lock it", r);
                         continue;
