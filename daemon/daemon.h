@@ -29,7 +29,6 @@ typedef struct DaemonConfig {
         const char *group;           /* members may call read-only methods; owns the socket */
         VarlinkLimits limits;        /* 0 selects the library default */
         bool check_replies;          /* check every reply against the IDL (tests) */
-        bool worker;                 /* run as a worker (internal; see worker.h) */
         uint64_t max_image_size;     /* uncompressed bytes; 0 selects the default */
         const char *tpm_tcti;        /* NULL: the default device */
         int tpm_pcr;                 /* -1: the default */

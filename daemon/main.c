@@ -15,14 +15,12 @@
 #include "daemon.h"
 #include "log.h"
 #include "image-store.h"
-#include "worker.h"
 
 #define EXIT_USAGE 2
 #define COUNT_MAX 1048576ULL
 #define BYTES_MIN 1024ULL
 #define BYTES_MAX (1024ULL * 1024ULL * 1024ULL)
 #define GROUP_NAME_MAX 64
-#define WORKER_FD 3
 #define IMAGE_SIZE_LIMIT_MAX (1ULL << 40)
 
 enum {
@@ -36,7 +34,6 @@ enum {
         ARG_MAX_MESSAGE_SIZE,
         ARG_MAX_OUTPUT_QUEUE,
         ARG_VERSION,
-        ARG_WORKER,
         ARG_MAX_IMAGE_SIZE,
         ARG_TPM_TCTI,
         ARG_TPM_PCR,
@@ -170,7 +167,6 @@ static const struct option options[] = {
         { "max-output-queue",        required_argument, NULL, ARG_MAX_OUTPUT_QUEUE },
         { "help",                    no_argument,       NULL, 'h' },
         { "version",                 no_argument,       NULL, ARG_VERSION },
-        { "worker",                  no_argument,       NULL, ARG_WORKER },
         { "max-image-size",          required_argument, NULL, ARG_MAX_IMAGE_SIZE },
         { "tpm-tcti",                required_argument, NULL, ARG_TPM_TCTI },
         { "tpm-pcr",                 required_argument, NULL, ARG_TPM_PCR },
@@ -243,9 +239,6 @@ static int parse_option(int c, DaemonConfig *config) {
                 config->gc_interval_usec = v == 0 ? UINT64_MAX : v * 1000000ULL;
                 return 0;
         }
-        case ARG_WORKER:
-                config->worker = true;
-                return 0;
         default:
                 /* getopt_long has already said what was wrong. */
                 fprintf(stderr, "Try 'stage0d --help'.\n");
@@ -301,9 +294,6 @@ int main(int argc, char *argv[]) {
         /* A peer that hangs up must cost us an EPIPE, not the process. */
         signal(SIGPIPE, SIG_IGN);
 
-        /* Internal: stage0d started by itself for one job, talking on fd 3. */
-        if (config.worker)
-                return worker_main(config.data_dir, WORKER_FD);
 
         log_info("stage0d %s starting", STAGE0_VERSION);
         r = daemon_new(&d, &config);

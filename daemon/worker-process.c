@@ -1,5 +1,7 @@
 /* Starting and reaping worker processes; see worker-process.h. */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "worker-process.h"
 
 #define WORKER_FD 3
@@ -21,13 +24,40 @@ struct WorkerProcess {
         void *exit_userdata;
 };
 
+/* stage0-worker beside our own binary (a build tree, or a relocated install), else where it
+ * was installed. Resolved once, in the parent: the child may only make async-signal-safe
+ * calls. */
+static const char *worker_binary(void) {
+        static char path[PATH_MAX];
+        char self[PATH_MAX];
+        ssize_t n;
+
+        if (path[0])
+                return path;
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n > 0) {
+                char *slash;
+
+                self[n] = '\0';
+                slash = strrchr(self, '/');
+                if (slash && (size_t) (slash - self) + sizeof("/stage0-worker") <= sizeof(path)) {
+                        memcpy(path, self, (size_t) (slash - self));
+                        memcpy(path + (slash - self), "/stage0-worker", sizeof("/stage0-worker"));
+                        if (access(path, X_OK) == 0)
+                                return path;
+                }
+        }
+        snprintf(path, sizeof(path), "%s", STAGE0_WORKER_PATH);
+        return path;
+}
+
 /* In the child between fork and exec: only async-signal-safe calls. */
-_Noreturn static void exec_worker(int fd, const WorkerOptions *o) {
+_Noreturn static void exec_worker(int fd, const char *binary, const WorkerOptions *o) {
         sigset_t none;
         int null;
         char *argv[] = {
-                (char *) "stage0d", (char *) "--worker", (char *) "--data-dir",
-                (char *) o->data_dir, o->debug ? (char *) "--debug" : NULL, NULL,
+                (char *) "stage0-worker", (char *) "--data-dir", (char *) o->data_dir,
+                o->debug ? (char *) "--debug" : NULL, NULL,
         };
 
         sigemptyset(&none);
@@ -43,7 +73,7 @@ _Noreturn static void exec_worker(int fd, const WorkerOptions *o) {
         }
         /* Everything else the daemon holds (clients, the listening socket) stays behind. */
         close_range(WORKER_FD + 1, ~0U, 0);
-        execv("/proc/self/exe", argv);
+        execv(binary, argv);
         _exit(127);
 }
 
@@ -65,6 +95,7 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
 
 int worker_process_spawn(WorkerProcess **ret, sd_event *event, const WorkerOptions *options) {
         WorkerProcess *w;
+        const char *binary;
         int sv[2], r;
         pid_t pid;
 
@@ -75,6 +106,7 @@ int worker_process_spawn(WorkerProcess **ret, sd_event *event, const WorkerOptio
                 free(w);
                 return NEG_ERRNO();
         }
+        binary = worker_binary();
         pid = fork();
         if (pid < 0) {
                 r = NEG_ERRNO();
@@ -84,7 +116,7 @@ int worker_process_spawn(WorkerProcess **ret, sd_event *event, const WorkerOptio
                 return r;
         }
         if (pid == 0)
-                exec_worker(sv[1], options);
+                exec_worker(sv[1], binary, options);
         close(sv[1]);
         w->pid = pid;
 
