@@ -13,6 +13,7 @@
  *     lookup goes through the index) and the next import of that image renames over. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs-util.h"
 #include "image-index.h"
 #include "image-store-internal.h"
 
@@ -350,7 +352,13 @@ int image_store_open_blob(ImageStore *s, const char *key, int *ret_fd) {
         blob_path(path, key);
         fd = openat(s->blobs_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (fd < 0)
-                return errno == ENOENT ? -EUCLEAN : NEG_ERRNO();    /* a row without its blob */
+                return errno == ENOENT || errno == ELOOP ? -EUCLEAN : NEG_ERRNO();
+        /* A row whose blob is gone or is not a plain file any more: the store is damaged. */
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EUCLEAN;
+        }
         *ret_fd = fd;
         return 0;
 }
@@ -381,7 +389,16 @@ int image_store_remove(ImageStore *s, const char *key) {
                 return 0;
         if (r < 0)
                 return r;
-        if (unlinkat(shard_fd, key, 0) < 0 && errno != ENOENT)
-                return NEG_ERRNO();
+        if (unlinkat(shard_fd, key, 0) < 0 && errno != ENOENT) {
+                char blob[PATH_MAX];
+
+                /* Whatever took the blob's place goes with it, or it would never go. */
+                if (errno != EISDIR)
+                        return NEG_ERRNO();
+                snprintf(blob, sizeof(blob), "%s/blobs/sha512/%s/%s", s->path, shard, key);
+                r = rm_rf(blob);
+                if (r < 0)
+                        return r;
+        }
         return fsync(shard_fd) < 0 ? NEG_ERRNO() : 0;
 }

@@ -230,8 +230,12 @@ int worker_method_verify(VarlinkCall *call, json_object *parameters, void *userd
         int r;
 
         r = worker_image_store(w, &store);
-        if (r < 0 || (r = image_store_get(store, key, &info)) < 0 ||
-            (r = blob_id(store, key, actual)) < 0)
+        if (r < 0 || (r = image_store_get(store, key, &info)) < 0)
+                return r;
+        r = blob_id(store, key, actual);
+        if (r == -EUCLEAN)
+                return refuse_corrupted(call, info.id, NULL, info.id, "the stored image is missing or not a file");
+        if (r < 0)
                 return r;
         if (strcmp(actual, info.id) != 0)
                 return refuse_corrupted(call, info.id, NULL, info.id, actual);

@@ -479,6 +479,10 @@ int worker_method_prepare(VarlinkCall *call, json_object *parameters, void *user
         r = worker_pod_prepare(w, call, parameters, &pod);
         if (r != 0)
                 return r < 0 ? r : 0;
+        /* Nobody learnt this pod's UUID: rather an aborted prepare that GC takes than a
+         * prepared pod that waits forever. */
+        if (worker_peer_gone(w))
+                return 0;
         r = pod_move(w->data_dir, pod.uuid, POD_PLACE_PREPARE, POD_PLACE_PREPARED);
         if (r < 0) {
                 (void) refuse_aborted(call, pod.uuid, "cannot move the pod to prepared: %s", strerror(-r));

@@ -644,6 +644,8 @@ int worker_method_run(VarlinkCall *call, json_object *parameters, void *userdata
                 r = worker_pod_prepare(w, call, parameters, &pod);
                 if (r != 0)
                         return r < 0 ? r : 0;
+                if (worker_peer_gone(w))
+                        return 0;  /* as for Prepare: the pod ends aborted */
                 /* rkt run: straight from prepare to run, keeping the lock. */
                 r = pod_move(w->data_dir, pod.uuid, POD_PLACE_PREPARE, POD_PLACE_RUN);
                 if (r < 0)

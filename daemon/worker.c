@@ -1,5 +1,6 @@
 /* The worker process's loop; see worker.h. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -18,6 +19,12 @@ static int on_post(sd_event_source *s, void *userdata) {
         if (varlink_server_n_connections(server) == 0)
                 return sd_event_exit(sd_event_source_get_event(s), 0);
         return 0;
+}
+
+bool worker_peer_gone(const Worker *w) {
+        struct pollfd p = { .fd = w->fd, .events = POLLRDHUP };
+
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 int worker_image_store(Worker *w, ImageStore **ret) {
@@ -62,7 +69,7 @@ static const struct {
 
 int worker_main(const char *data_dir, int fd) {
         static const VarlinkServerInfo info = { "stage0", "stage0d worker", STAGE0_VERSION, STAGE0_URL };
-        Worker w = { .data_dir = data_dir };
+        Worker w = { .data_dir = data_dir, .fd = fd };
         sd_event *event = NULL;
         VarlinkServer *server = NULL;
         sd_event_source *post = NULL;

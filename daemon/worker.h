@@ -11,11 +11,15 @@
 
 typedef struct Worker {
         const char *data_dir;
+        int fd;                      /* the connection to stage0d */
         ImageStore *images;          /* opened on first use */
 } Worker;
 
 /* Runs until the connection on fd closes. Returns the process exit status. */
 int worker_main(const char *data_dir, int fd);
+
+/* True when stage0d has hung up: a job may then stop short of results nobody will learn. */
+bool worker_peer_gone(const Worker *w);
 
 /* The store, opened on first use. */
 int worker_image_store(Worker *w, ImageStore **ret);
