@@ -99,7 +99,7 @@ SLEEP_JSON='{"spec":{"apps":[{"image":{"name":"'$BUSYBOX_NAME'"},"exec":"/bin/sl
 s0c call io.stage0.Pods.Run "$SLEEP_JSON" >"$T/sleep.json"   # replies once stage1 runs
 worker=
 for k in $(pgrep -P "$DAEMON_PID"); do
-        tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q -- --worker && worker=$k
+        tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q -- "^stage0-worker " && worker=$k
 done
 [ -n "$worker" ] || { echo "no pod worker found under stage0d $DAEMON_PID" >&2; exit 1; }
 rss=0 hwm=0 p=0

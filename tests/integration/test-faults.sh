@@ -140,7 +140,7 @@ import() {
 workers() {
         local pid
         for pid in $(pids_under "$T"); do
-                tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--worker --data-dir $DATA " &&
+                tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "^stage0-worker --data-dir $DATA " &&
                         echo "$pid"
         done
         return 0
@@ -148,7 +148,7 @@ workers() {
 stage1s() {
         local pid
         for pid in $(pids_under "$DATA/pods"); do
-                tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '--worker' || echo "$pid"
+                tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- '^stage0-worker ' || echo "$pid"
         done
         return 0
 }
