@@ -20,6 +20,7 @@
 #include "log.h"
 #include "images.h"
 #include "pods.h"
+#include "worker-process.h"
 #include "varlink-embedded.h"
 
 static bool streq(const char *a, const char *b) {
@@ -134,11 +135,18 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
         varlink_server_set_access_check(d->server, daemon_access_check, d);
         varlink_server_set_check_replies(d->server, config->check_replies);
 
+        r = worker_pool_new(&d->workers, d->event, &(WorkerOptions) {
+                .data_dir = d->data_dir,
+                .debug = log_get_max_level() >= LOG_DEBUG,
+        });
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the workers: %m");
         r = images_new(&d->images, &(ImagesConfig) {
                 .event = d->event,
                 .data_dir = d->data_dir,
                 .debug = log_get_max_level() >= LOG_DEBUG,
                 .max_image_size = config->max_image_size,
+                .pool = d->workers,
         });
         if (r < 0)
                 return log_error_errno(r, "Failed to open the image store in %s: %m", d->data_dir);
@@ -157,6 +165,7 @@ static int daemon_setup_server(Daemon *d, const DaemonConfig *config) {
                 .gc_interval_usec = config->gc_interval_usec,
                 .stage1_imported = daemon_stage1_imported,
                 .userdata = d,
+                .pool = d->workers,
         });
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the pods in %s: %m", d->data_dir);
@@ -447,6 +456,7 @@ Daemon *daemon_free(Daemon *d) {
         varlink_server_free(d->server);
         images_free(d->images);
         pods_free(d->pods);
+        worker_pool_free(d->workers);
         sd_event_source_unref(d->shutdown_check);
         sd_event_source_unref(d->shutdown_timer);
         sd_event_source_unref(d->sigterm_source);

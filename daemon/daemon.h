@@ -21,6 +21,7 @@
 
 typedef struct Images Images;
 typedef struct Pods Pods;
+typedef struct WorkerPool WorkerPool;
 
 typedef struct DaemonConfig {
         const char *socket_path;     /* absolute; used only when systemd passes no socket */
@@ -52,6 +53,7 @@ typedef struct Daemon {
 
         Images *images;              /* io.stage0.Images */
         Pods *pods;                  /* io.stage0.Pods */
+        WorkerPool *workers;         /* where both get their workers */
         bool debug;
 
         sd_event_source *sigterm_source;

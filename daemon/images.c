@@ -15,6 +15,7 @@ struct Images {
         char *data_dir;
         bool debug;
         uint64_t max_image_size;
+        WorkerPool *pool;
         ImageStore *store;
         unsigned n_running;
         unsigned n_queued;
@@ -32,6 +33,7 @@ int images_new(Images **ret, const ImagesConfig *config) {
         im->event = sd_event_ref(config->event);
         im->debug = config->debug;
         im->max_image_size = config->max_image_size;
+        im->pool = config->pool;
         im->data_dir = strdup(config->data_dir);
         if (!im->data_dir) {
                 images_free(im);
@@ -131,7 +133,6 @@ static void job_done(WorkerJob *j) {
 static void images_start_queued(Images *im) {
         while (im->queue_head && im->n_running < IMAGES_WORKERS_MAX) {
                 WorkerJob *j = im->queue_head;
-                WorkerOptions o = { .data_dir = im->data_dir, .debug = im->debug };
                 int r;
 
                 im->queue_head = *worker_job_next(j);
@@ -141,7 +142,7 @@ static void images_start_queued(Images *im) {
                 *worker_job_next(j) = im->running;
                 im->running = j;
                 im->n_running++;
-                r = worker_job_start(j, im->event, &o);
+                r = worker_job_start(j, im->pool);
                 if (r < 0) {
                         if (worker_job_call(j))
                                 (void) images_system_error(worker_job_call(j), r, "cannot start a worker");

@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "image-store.h"
+#include "worker-process.h"
 #include "varlink-server.h"
 
 #define IMAGES_WORKERS_MAX 4
@@ -21,6 +22,7 @@ typedef struct ImagesConfig {
         const char *data_dir;
         bool debug;
         uint64_t max_image_size;      /* 0: the store's default */
+        WorkerPool *pool;             /* where jobs get their workers (borrowed) */
 } ImagesConfig;
 
 int images_new(Images **ret, const ImagesConfig *config);

@@ -64,6 +64,7 @@ struct Pods {
         unsigned auto_gc_running;
         void (*stage1_imported)(const char *key, void *userdata);
         void *userdata;
+        WorkerPool *pool;
 };
 
 

@@ -223,7 +223,6 @@ void pods_job_done(WorkerJob *j) {
 
 int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *parameters,
                           const WorkerJobOps *ops, void *data, void (*data_free)(void *)) {
-        WorkerOptions o = { .data_dir = p->data_dir, .debug = p->debug };
         WorkerJob *j;
         int r;
 
@@ -247,7 +246,7 @@ int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *
         *worker_job_next(j) = p->jobs;
         p->jobs = j;
         p->n_jobs++;
-        r = worker_job_start(j, p->event, &o);
+        r = worker_job_start(j, p->pool);
         if (r < 0) {
                 (void) pods_system_error(call, r, "cannot start the pod's worker");
                 pods_job_done(j);
@@ -445,7 +444,6 @@ static const WorkerJobOps stage1_ops = {
 };
 
 static int pods_import_stage1(Pods *p) {
-        WorkerOptions o = { .data_dir = p->data_dir, .debug = p->debug };
         json_object *params = json_object_new_object();
         int r;
 
@@ -455,7 +453,7 @@ static int pods_import_stage1(Pods *p) {
         r = worker_job_new(&p->stage1_job, NULL, "io.stage0.Worker.Import", params, &stage1_ops, p);
         if (r < 0)
                 return r;
-        r = worker_job_start(p->stage1_job, p->event, &o);
+        r = worker_job_start(p->stage1_job, p->pool);
         if (r < 0)
                 p->stage1_job = worker_job_free(p->stage1_job);
         return r;
@@ -745,7 +743,6 @@ static const WorkerJobOps auto_gc_ops = {
 };
 
 static void auto_gc_start(Pods *p, const char *method, json_object *params) {
-        WorkerOptions o = { .data_dir = p->data_dir, .debug = p->debug };
         WorkerJob *j;
 
         if (worker_job_new(&j, NULL, method, params, &auto_gc_ops, p) < 0)
@@ -754,7 +751,7 @@ static void auto_gc_start(Pods *p, const char *method, json_object *params) {
         p->jobs = j;
         p->n_jobs++;
         p->auto_gc_running++;
-        if (worker_job_start(j, p->event, &o) < 0)
+        if (worker_job_start(j, p->pool) < 0)
                 auto_gc_done(j);
 }
 
@@ -855,6 +852,7 @@ int pods_new(Pods **ret, const PodsConfig *config) {
         p->event = sd_event_ref(config->event);
         p->debug = config->debug;
         p->stage1_imported = config->stage1_imported;
+        p->pool = config->pool;
         p->userdata = config->userdata;
         p->data_dir = strdup(config->data_dir);
         if (!p->data_dir) {

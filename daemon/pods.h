@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "varlink-server.h"
+#include "worker-process.h"
 
 typedef struct Pods Pods;
 
@@ -28,6 +29,7 @@ typedef struct PodsConfig {
         /* Told the key of the default stage1 once it is imported (so image GC keeps it). */
         void (*stage1_imported)(const char *key, void *userdata);
         void *userdata;
+        WorkerPool *pool;             /* where jobs get their workers (borrowed) */
 } PodsConfig;
 
 #define PODS_WORKERS_MAX 1024

@@ -155,10 +155,10 @@ void worker_job_fail_default(WorkerJob *j, int r, const VarlinkReply *reply) {
                 forward_error(j, call, reply);
 }
 
-int worker_job_start(WorkerJob *j, sd_event *event, const WorkerOptions *options) {
+int worker_job_start(WorkerJob *j, WorkerPool *pool) {
         int r;
 
-        r = worker_process_spawn(&j->worker, event, options);
+        r = worker_pool_take(pool, &j->worker);
         if (r < 0)
                 return r;
         return varlink_channel_call(worker_process_channel(j->worker), j->method, j->parameters,

@@ -28,7 +28,7 @@ typedef struct WorkerJobOps {
 /* Takes parameters. The call (may be NULL for a job nobody waits for) is kept. */
 int worker_job_new(WorkerJob **ret, VarlinkCall *call, const char *method, json_object *parameters,
                    const WorkerJobOps *ops, void *userdata);
-int worker_job_start(WorkerJob *j, sd_event *event, const WorkerOptions *options);
+int worker_job_start(WorkerJob *j, WorkerPool *pool);
 WorkerJob *worker_job_free(WorkerJob *j);
 
 /* The caller's call while it is still there, else NULL. */

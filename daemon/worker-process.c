@@ -164,3 +164,99 @@ void worker_process_set_exit(WorkerProcess *w, WorkerExitFn fn, void *userdata) 
         w->exit_fn = fn;
         w->exit_userdata = userdata;
 }
+
+/* The pool. */
+
+struct WorkerPool {
+        sd_event *event;
+        char *data_dir;
+        bool debug;
+        WorkerProcess *spares[WORKER_POOL_SPARES];
+        unsigned n_spares;
+        sd_event_source *refill;
+};
+
+static WorkerOptions pool_options(const WorkerPool *pool) {
+        return (WorkerOptions) { .data_dir = pool->data_dir, .debug = pool->debug };
+}
+
+static void pool_forget(WorkerPool *pool, WorkerProcess *w) {
+        for (unsigned i = 0; i < pool->n_spares; i++)
+                if (pool->spares[i] == w) {
+                        pool->spares[i] = pool->spares[--pool->n_spares];
+                        return;
+                }
+}
+
+/* A spare that died is no spare. Refilling waits for the next take, so a worker that cannot
+ * start is not restarted in a loop. */
+static void on_spare_exit(WorkerProcess *w, const siginfo_t *si, void *userdata) {
+        WorkerPool *pool = userdata;
+
+        pool_forget(pool, w);
+        worker_process_free(w);
+}
+
+static int on_refill(sd_event_source *s, void *userdata) {
+        WorkerPool *pool = userdata;
+        WorkerOptions o = pool_options(pool);
+
+        while (pool->n_spares < WORKER_POOL_SPARES) {
+                WorkerProcess *w;
+
+                if (worker_process_spawn(&w, pool->event, &o) < 0)
+                        break;
+                worker_process_set_exit(w, on_spare_exit, pool);
+                pool->spares[pool->n_spares++] = w;
+        }
+        return 0;
+}
+
+int worker_pool_new(WorkerPool **ret, sd_event *event, const WorkerOptions *options) {
+        WorkerPool *pool = calloc(1, sizeof(*pool));
+        int r;
+
+        if (!pool)
+                return -ENOMEM;
+        pool->event = sd_event_ref(event);
+        pool->debug = options->debug;
+        pool->data_dir = strdup(options->data_dir);
+        if (!pool->data_dir) {
+                worker_pool_free(pool);
+                return -ENOMEM;
+        }
+        r = sd_event_add_defer(event, &pool->refill, on_refill, pool);
+        if (r < 0) {
+                worker_pool_free(pool);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(pool->refill, SD_EVENT_ONESHOT);
+        *ret = pool;
+        return 0;
+}
+
+WorkerPool *worker_pool_free(WorkerPool *pool) {
+        if (!pool)
+                return NULL;
+        for (unsigned i = 0; i < pool->n_spares; i++)
+                worker_process_free(pool->spares[i]);
+        sd_event_source_disable_unref(pool->refill);
+        sd_event_unref(pool->event);
+        free(pool->data_dir);
+        free(pool);
+        return NULL;
+}
+
+int worker_pool_take(WorkerPool *pool, WorkerProcess **ret) {
+        WorkerOptions o = pool_options(pool);
+
+        (void) sd_event_source_set_enabled(pool->refill, SD_EVENT_ONESHOT);
+        if (pool->n_spares > 0) {
+                WorkerProcess *w = pool->spares[--pool->n_spares];
+
+                worker_process_set_exit(w, NULL, NULL);
+                *ret = w;
+                return 0;
+        }
+        return worker_process_spawn(ret, pool->event, &o);
+}

@@ -27,3 +27,15 @@ WorkerProcess *worker_process_free(WorkerProcess *w);
 VarlinkChannel *worker_process_channel(WorkerProcess *w);
 pid_t worker_process_pid(const WorkerProcess *w);
 void worker_process_set_exit(WorkerProcess *w, WorkerExitFn fn, void *userdata);
+
+/* WorkerPool: where jobs get their workers. It keeps a few started ahead of need (exec'd,
+ * libraries loaded, idle on their connection), so a job does not wait for that, and starts
+ * the next spare once one is taken. Each job still gets a fresh process of its own. */
+typedef struct WorkerPool WorkerPool;
+
+#define WORKER_POOL_SPARES 2
+
+int worker_pool_new(WorkerPool **ret, sd_event *event, const WorkerOptions *options);
+WorkerPool *worker_pool_free(WorkerPool *pool);
+/* A started worker: a spare when there is one, else a new one. */
+int worker_pool_take(WorkerPool *pool, WorkerProcess **ret);
