@@ -70,6 +70,17 @@ run_attached() {
 
 # run_detached APPS_JSON: Pods.Run without more (the reply comes once stage1 runs); the UUID
 # in $RUN_UUID.
+# wait_ready UUID: until the pod's app has printed "ready" (it has set its traps by then).
+wait_ready() {
+        local i
+        for i in $(seq 100); do
+                timeout 5 "$STAGE0C" logs "$1" 2>/dev/null | grep -q '^ready$' && return 0
+                sleep 0.05
+        done
+        fail "pod $1 never said ready"
+        return 1
+}
+
 run_detached() {
         RUN_UUID=
         call io.stage0.Pods.Run "$(jq -cn --argjson apps "$1" '{spec: {apps: $apps}}')" ||
@@ -217,7 +228,7 @@ if run_detached "[$(app busybox 'exec sleep 100')]"; then
                 fail "graceful Stop: $(head -c 400 "$T/err")"
         fi
 fi
-if run_detached "[$(app busybox "trap '' TERM; sleep 100")]"; then
+if run_detached "[$(app busybox "trap '' TERM; echo ready; sleep 100")]" && wait_ready "$RUN_UUID"; then
         start=$(now_ms)
         if call io.stage0.Pods.Stop "{\"uuid\": \"$RUN_UUID\", \"force\": true}"; then
                 took=$(($(now_ms) - start))
@@ -227,7 +238,7 @@ if run_detached "[$(app busybox "trap '' TERM; sleep 100")]"; then
                 fail "forced Stop: $(head -c 400 "$T/err")"
         fi
 fi
-if run_detached "[$(app busybox "trap '' TERM; sleep 100")]"; then
+if run_detached "[$(app busybox "trap '' TERM; echo ready; sleep 100")]" && wait_ready "$RUN_UUID"; then
         start=$(now_ms)
         if call io.stage0.Pods.Stop "{\"uuid\": \"$RUN_UUID\", \"timeoutUsec\": 500000}"; then
                 took=$(($(now_ms) - start))
