@@ -97,9 +97,11 @@ echo "# memory (kB)          VmRSS   VmHWM     Pss"
 printf "stage0d              %7s %7s %7s\n" "$(kb $DAEMON_PID VmRSS)" "$(kb $DAEMON_PID VmHWM)" "$(pss $DAEMON_PID)"
 SLEEP_JSON='{"spec":{"apps":[{"image":{"name":"'$BUSYBOX_NAME'"},"exec":"/bin/sleep","args":["1"]}]}}'
 s0c call io.stage0.Pods.Run "$SLEEP_JSON" >"$T/sleep.json"   # replies once stage1 runs
+# The pod's worker is the one with a child (its stage1); the others are idle spares.
 worker=
 for k in $(pgrep -P "$DAEMON_PID"); do
-        tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q -- "^stage0-worker " && worker=$k
+        tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q -- "^stage0-worker " &&
+                [ -n "$(pgrep -P "$k")" ] && worker=$k
 done
 [ -n "$worker" ] || { echo "no pod worker found under stage0d $DAEMON_PID" >&2; exit 1; }
 rss=0 hwm=0 p=0
