@@ -1,5 +1,6 @@
 /* ErrorDetail: filled only when asked, truncated rather than overflowed, and the errno passed
  * through for one-line returns. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
