@@ -95,5 +95,10 @@ int pods_defer(Pods *p, VarlinkCall *call, json_object *parameters, PodsStartFn 
 /* Looks at the pod every PODS_TRACK_USEC until it is done, for changes nobody reports. */
 void pods_track(Pods *p, const char *uuid);
 
+/* pods-gc.c: GarbageCollect, the GC timer, tracking. */
+int pods_gc_init(Pods *p, uint64_t gc_interval_usec);
+void pods_gc_done(Pods *p);
+int pods_method_garbage_collect(VarlinkCall *call, json_object *parameters, void *userdata);
+
 int pods_run_bind(Pods *p, VarlinkServer *server);
 void pods_run_free(Pods *p);

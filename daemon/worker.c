@@ -92,6 +92,13 @@ int worker_main(const char *data_dir, int fd) {
                 r = varlink_server_listen_fd(server, fd);
         if (r >= 0)
                 r = sd_event_add_post(event, &post, on_post, server);
+        /* Most jobs need the store: open it now, while this worker may still be an idle spare,
+         * rather than on the clock of its job. A failure is the job's to report. */
+        if (r >= 0) {
+                ImageStore *store;
+
+                (void) worker_image_store(&w, &store);
+        }
         if (r >= 0)
                 r = sd_event_loop(event);
         if (r < 0)
