@@ -194,6 +194,22 @@ def run_round(args, count, excl, stats):
         raise CallError(errors[0])
 
 
+def busy_children_of(pid):
+    """Children of stage0d but the idle spare workers it keeps (ones with no child of their own)."""
+    busy = []
+    for kid, state in children_of(pid):
+        try:
+            with open("/proc/%d/cmdline" % kid, "rb") as f:
+                spare = f.read().startswith(b"stage0-worker\0")
+            with open("/proc/%d/task/%d/children" % (kid, kid)) as f:
+                spare = spare and not f.read().strip()
+        except OSError:
+            spare = False
+        if not spare:
+            busy.append((kid, state))
+    return busy
+
+
 def children_of(pid):
     kids = []
     for d in os.listdir("/proc"):
@@ -228,12 +244,12 @@ def settle(pid, timeout):
     last, same = None, 0
     while time.monotonic() < end:
         fds = fd_count(pid)
-        same = same + 1 if fds == last and not children_of(pid) else 0
+        same = same + 1 if fds == last and not busy_children_of(pid) else 0
         last = fds
         if same >= 3:
             return {"fds": fds, "rssKb": rss_kb(pid), "children": 0, "settled": True}
         time.sleep(0.1)
-    return {"fds": fd_count(pid), "rssKb": rss_kb(pid), "children": len(children_of(pid)),
+    return {"fds": fd_count(pid), "rssKb": rss_kb(pid), "children": len(busy_children_of(pid)),
             "settled": False}
 
 

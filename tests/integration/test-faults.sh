@@ -137,11 +137,18 @@ import() {
 }
 
 # workers, stage1s: the processes of this data dir.
+# The idle spares stage0d keeps (children of the live daemon with none of their own) are not
+# workers for these checks: they do nothing and go with their daemon.
+idle_spare() {
+        [ -n "${DAEMON_PID:-}" ] &&
+                [ "$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = "$DAEMON_PID" ] &&
+                [ -z "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]
+}
 workers() {
         local pid
         for pid in $(pids_under "$T"); do
                 tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "^stage0-worker --data-dir $DATA " &&
-                        echo "$pid"
+                        ! idle_spare "$pid" && echo "$pid"
         done
         return 0
 }

@@ -19,7 +19,8 @@ RSS_TOLERANCE_KB=1024
 
 # leftovers: processes other than stage0d itself that belong to this test's data dir (a worker
 # has it on its command line, stage1 and the apps run from or inside a pod directory), or that
-# are still children of stage0d. One "PID STATE COMMAND" line each.
+# are still children of stage0d, except the idle spare workers stage0d keeps. One
+# "PID STATE COMMAND" line each.
 leftovers() {
         python3 - "$DAEMON_PID" "$T/" <<'PY'
 import os, sys
@@ -40,7 +41,13 @@ for d in os.listdir("/proc"):
         continue
     state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
     mine = prefix in cmd or any(l.startswith(prefix) for l in links)
-    if int(ppid) == daemon or mine:
+    # stage0d keeps idle workers started ahead of need: children of it with none of their own.
+    try:
+        spare = (int(ppid) == daemon and cmd.startswith("stage0-worker ") and
+                 not open("/proc/%s/task/%s/children" % (d, d)).read().strip())
+    except OSError:
+        spare = False
+    if (int(ppid) == daemon or mine) and not spare:
         print(d, state, cmd.strip() or stat[stat.index("(") : stat.rindex(")") + 1])
 PY
 }
