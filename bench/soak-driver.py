@@ -195,14 +195,13 @@ def run_round(args, count, excl, stats):
 
 
 def busy_children_of(pid):
-    """Children of stage0d but the idle spare workers it keeps (ones with no child of their own)."""
+    """Children of stage0d but the idle spare workers it keeps (a worker that took a job renames
+    itself "w:<method>"; a spare keeps the name stage0-worker)."""
     busy = []
     for kid, state in children_of(pid):
         try:
-            with open("/proc/%d/cmdline" % kid, "rb") as f:
-                spare = f.read().startswith(b"stage0-worker\0")
-            with open("/proc/%d/task/%d/children" % (kid, kid)) as f:
-                spare = spare and not f.read().strip()
+            with open("/proc/%d/comm" % kid) as f:
+                spare = f.read().strip() == "stage0-worker"
         except OSError:
             spare = False
         if not spare:

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -51,6 +53,18 @@ int worker_refuse(VarlinkCall *call, const char *error, json_object *parameters)
         return varlink_call_error(call, "io.stage0.Worker.Refused", p);
 }
 
+/* A worker names itself after its job (comm "w:Import", "w:Run", ...), so that ps, and tests,
+ * can tell a busy worker from an idle spare, which keeps the name "stage0-worker". Every call
+ * is allowed: only stage0d is on the other end. */
+static bool name_after_job(const VarlinkPeer *peer, const char *method, void *userdata) {
+        const char *dot = strrchr(method, '.');
+        char name[16];
+
+        snprintf(name, sizeof(name), "w:%s", dot ? dot + 1 : method);
+        (void) prctl(PR_SET_NAME, name);
+        return true;
+}
+
 static const struct {
         const char *method;
         VarlinkMethod fn;
@@ -88,8 +102,10 @@ int worker_main(const char *data_dir, int fd) {
                 r = varlink_server_add_interface(server, stage0_worker_interfaces[0].text, NULL);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(worker_methods); i++)
                 r = varlink_server_bind(server, worker_methods[i].method, worker_methods[i].fn, 0, &w);
-        if (r >= 0)
+        if (r >= 0) {
+                varlink_server_set_access_check(server, name_after_job, NULL);
                 r = varlink_server_listen_fd(server, fd);
+        }
         if (r >= 0)
                 r = sd_event_add_post(event, &post, on_post, server);
         /* Most jobs need the store: open it now, while this worker may still be an idle spare,

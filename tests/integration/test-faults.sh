@@ -137,12 +137,10 @@ import() {
 }
 
 # workers, stage1s: the processes of this data dir.
-# The idle spares stage0d keeps (children of the live daemon with none of their own) are not
-# workers for these checks: they do nothing and go with their daemon.
+# The idle spares stage0d keeps are not workers for these checks: they do nothing and go with
+# their daemon. A worker that has taken a job renames itself "w:<method>".
 idle_spare() {
-        [ -n "${DAEMON_PID:-}" ] &&
-                [ "$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = "$DAEMON_PID" ] &&
-                [ -z "$(cat "/proc/$1/task/$1/children" 2>/dev/null)" ]
+        [ "$(cat "/proc/$1/comm" 2>/dev/null)" = stage0-worker ]
 }
 workers() {
         local pid

@@ -42,9 +42,9 @@ for d in os.listdir("/proc"):
     state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
     mine = prefix in cmd or any(l.startswith(prefix) for l in links)
     # stage0d keeps idle workers started ahead of need: children of it with none of their own.
+    # (a worker that took a job renames itself "w:<method>"; a spare keeps its name)
     try:
-        spare = (int(ppid) == daemon and cmd.startswith("stage0-worker ") and
-                 not open("/proc/%s/task/%s/children" % (d, d)).read().strip())
+        spare = int(ppid) == daemon and open("/proc/%s/comm" % d).read().strip() == "stage0-worker"
     except OSError:
         spare = False
     if (int(ppid) == daemon or mine) and not spare:
