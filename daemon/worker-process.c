@@ -235,11 +235,24 @@ int worker_pool_new(WorkerPool **ret, sd_event *event, const WorkerOptions *opti
         return 0;
 }
 
+/* An idle spare holds nothing worth finishing: it is ended and reaped at once, so that a
+ * stopped stage0d leaves no process (and no open file in the data dir) behind. */
+static void spare_stop(WorkerProcess *w) {
+        pid_t pid = w->pid;
+
+        w->child = sd_event_source_disable_unref(w->child);
+        w->pid = 0;
+        worker_process_free(w);
+        if (pid > 0 && kill(pid, SIGTERM) >= 0)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+}
+
 WorkerPool *worker_pool_free(WorkerPool *pool) {
         if (!pool)
                 return NULL;
         for (unsigned i = 0; i < pool->n_spares; i++)
-                worker_process_free(pool->spares[i]);
+                spare_stop(pool->spares[i]);
         sd_event_source_disable_unref(pool->refill);
         sd_event_unref(pool->event);
         free(pool->data_dir);
