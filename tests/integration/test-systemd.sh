@@ -183,8 +183,16 @@ descendants() {
                 descendants "$kid"
         done
 }
-WORKERS=$(pgrep -P "$DAEMON_PID" | tr '\n' ' ')
-POD_PROCS=$(descendants "$DAEMON_PID" | tr '\n' ' ')
+# The idle spare workers stage0d keeps (comm "stage0-worker"; one that took a job renames
+# itself "w:<method>") go with it; the pod's worker and what runs under it must not.
+busy() {
+        local pid
+        for pid in "$@"; do
+                [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = stage0-worker ] || echo "$pid"
+        done
+}
+WORKERS=$(busy $(pgrep -P "$DAEMON_PID") | tr '\n' ' ')
+POD_PROCS=$(busy $(descendants "$DAEMON_PID") | tr '\n' ' ')
 check "the pod has a worker under stage0d ($WORKERS)" test -n "$WORKERS"
 check "and processes below it ($POD_PROCS)" test "$(wc -w <<<"$POD_PROCS")" -gt 1
 
