@@ -496,7 +496,10 @@ pod_state() {
 pod_exited() { [ "$(pod_state "$1")" = exited ]; }
 
 log "kill -9 of stage0d during a stop"
-run_detached "trap '' TERM; sleep 100"
+run_detached "trap '' TERM; echo ready; sleep 100"
+# Stop only once the trap is set, or SIGTERM ends the pod before stage0d is killed.
+until_true 10 bash -c "timeout 5 '$C' logs '$R' 2>/dev/null | grep -q '^ready\$'" ||
+        fail "the pod to stop never said ready"
 timeout 30 "$C" call io.stage0.Pods.Stop "{\"uuid\": \"$R\", \"timeoutUsec\": 1500000}" \
         >"$T/stop.out" 2>"$T/stop.err" &
 client=$!
