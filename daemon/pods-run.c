@@ -29,6 +29,7 @@ struct LogFollow {
         VarlinkCall *call;
         bool until_exit;              /* keep following until the pod no longer runs */
         LogFollowFn fn;
+        LogFollow **slot;             /* an owner's pointer to us, cleared when we go */
 };
 
 static void follow_free(LogFollow *f) {
@@ -40,6 +41,8 @@ static void follow_free(LogFollow *f) {
                         break;
                 }
         pod_log_reader_close(&f->reader);
+        if (f->slot)
+                *f->slot = NULL;
         if (f->call) {
                 varlink_call_set_cancel(f->call, NULL, NULL);
                 varlink_call_unref(f->call);
@@ -204,6 +207,8 @@ typedef struct RunState {
 static void run_state_free(void *data) {
         RunState *s = data;
 
+        if (s->follow)
+                follow_free(s->follow);
         json_object_put(s->warnings);
         free(s);
 }
@@ -257,8 +262,9 @@ static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
                         (void) varlink_call_reply(call, run_reply_json(p, s, NULL));
                         return;
                 }
-                if (s->output && !s->follow)
-                        (void) follow_new(p, call, s->uuid, true, run_output, &s->follow);
+                if (s->output && !s->follow &&
+                    follow_new(p, call, s->uuid, true, run_output, &s->follow) >= 0)
+                        s->follow->slot = &s->follow;
                 (void) varlink_call_notify(call, run_reply_json(p, s, NULL));
                 return;
         }
