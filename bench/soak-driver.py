@@ -201,7 +201,7 @@ def busy_children_of(pid):
     for kid, state in children_of(pid):
         try:
             with open("/proc/%d/comm" % kid) as f:
-                spare = f.read().strip() == "stage0-worker"
+                spare = f.read().strip() in ("stage0-worker", "stage0d")
         except OSError:
             spare = False
         if not spare:

@@ -44,7 +44,8 @@ for d in os.listdir("/proc"):
     # stage0d keeps idle workers started ahead of need: children of it with none of their own.
     # (a worker that took a job renames itself "w:<method>"; a spare keeps its name)
     try:
-        spare = int(ppid) == daemon and open("/proc/%s/comm" % d).read().strip() == "stage0-worker"
+        # (a spare being started is still "stage0d" between its fork and its exec)
+        spare = int(ppid) == daemon and open("/proc/%s/comm" % d).read().strip() in ("stage0-worker", "stage0d")
     except OSError:
         spare = False
     if (int(ppid) == daemon or mine) and not spare:

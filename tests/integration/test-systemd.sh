@@ -183,16 +183,16 @@ descendants() {
                 descendants "$kid"
         done
 }
-# The idle spare workers stage0d keeps (comm "stage0-worker"; one that took a job renames
-# itself "w:<method>") go with it; the pod's worker and what runs under it must not.
-busy() {
+# A worker that took a job renames itself "w:<method>"; the idle spares stage0d keeps (and
+# one it is just starting) go with it. The pod's worker and what runs under it must not.
+busy_workers() {
         local pid
-        for pid in "$@"; do
-                [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = stage0-worker ] || echo "$pid"
+        for pid in $(pgrep -P "$DAEMON_PID"); do
+                case "$(cat "/proc/$pid/comm" 2>/dev/null)" in w:*) echo "$pid" ;; esac
         done
 }
-WORKERS=$(busy $(pgrep -P "$DAEMON_PID") | tr '\n' ' ')
-POD_PROCS=$(busy $(descendants "$DAEMON_PID") | tr '\n' ' ')
+WORKERS=$(busy_workers | tr '\n' ' ')
+POD_PROCS=$(for w in $WORKERS; do echo "$w"; descendants "$w"; done | tr '\n' ' ')
 check "the pod has a worker under stage0d ($WORKERS)" test -n "$WORKERS"
 check "and processes below it ($POD_PROCS)" test "$(wc -w <<<"$POD_PROCS")" -gt 1
 
