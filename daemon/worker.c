@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -108,11 +110,17 @@ int worker_main(const char *data_dir, int fd) {
         }
         if (r >= 0)
                 r = sd_event_add_post(event, &post, on_post, server);
-        /* Most jobs need the store: open it now, while this worker may still be an idle spare,
-         * rather than on the clock of its job. A failure is the job's to report. */
+        /* Most jobs need the store and a digest or two: open and warm them now, while this
+         * worker may still be an idle spare, rather than on the clock of its job. OpenSSL's
+         * first use reads its config file; we use no engines or providers from it. A failure
+         * is the job's to report. */
         if (r >= 0) {
                 ImageStore *store;
+                unsigned char md[EVP_MAX_MD_SIZE];
+                unsigned len;
 
+                (void) OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+                (void) EVP_Digest("", 0, md, &len, EVP_sha512(), NULL);
                 (void) worker_image_store(&w, &store);
         }
         if (r >= 0)
