@@ -367,6 +367,22 @@ int appc_json_member(json_object *obj, const char *parent, const char *key, json
         return 0;
 }
 
+int appc_json_name(json_object *obj, const char *parent, const char *key, const char **ret,
+                   ErrorDetail *error) {
+        char path[APPC_PATH_MAX];
+        json_object *o;
+        int r;
+
+        r = appc_json_member(obj, parent, key, json_type_string, true, &o, error);
+        if (r < 0)
+                return r;
+        *ret = json_object_get_string(o);
+        if (!appc_is_name(*ret))
+                return error_detail_set(error, -EINVAL, appc_path_key(path, parent, key),
+                                        "not an ACName: \"%s\"", *ret);
+        return 0;
+}
+
 /* A required string member, returned borrowed. */
 static int member_string(json_object *obj, const char *parent, const char *key, bool required,
                          const char **ret, ErrorDetail *error) {
@@ -1127,12 +1143,10 @@ static int check_mount_point(json_object *mounts, size_t i, const char *path,
         r = array_element(mounts, i, path, json_type_object, p, &o, error);
         if (r < 0)
                 return r;
-        r = member_string(o, p, "name", true, &name, error);
+        r = appc_json_name(o, p, "name", &name, error);
         if (r < 0)
                 return r;
         appc_path_key(q, p, "name");
-        if (!appc_is_name(name))
-                return error_detail_set(error, -EINVAL, q, "not an ACName: \"%s\"", name);
         if (name_seen_before(mounts, i, name))
                 return error_detail_set(error, -EINVAL, q, "duplicate name \"%s\"", name);
         r = member_string(o, p, "path", true, &mpath, error);
@@ -1193,12 +1207,10 @@ static int check_port(json_object *ports, size_t i, const char *path, ErrorDetai
         r = array_element(ports, i, path, json_type_object, p, &o, error);
         if (r < 0)
                 return r;
-        r = member_string(o, p, "name", true, &name, error);
+        r = appc_json_name(o, p, "name", &name, error);
         if (r < 0)
                 return r;
         appc_path_key(q, p, "name");
-        if (!appc_is_name(name))
-                return error_detail_set(error, -EINVAL, q, "not an ACName: \"%s\"", name);
         if (name_seen_before(ports, i, name))
                 return error_detail_set(error, -EINVAL, q, "duplicate name \"%s\"", name);
         r = member_string(o, p, "protocol", true, &protocol, error);

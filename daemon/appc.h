@@ -39,6 +39,9 @@ const char *appc_path_index(char buf[static APPC_PATH_MAX], const char *parent, 
  * NULL) for a wrong type, a missing required member, or a string with an embedded NUL. */
 int appc_json_member(json_object *obj, const char *parent, const char *key, json_type type,
                      bool required, json_object **ret, ErrorDetail *error);
+/* The required string member key of obj, which must be an ACName; *ret borrowed from obj. */
+int appc_json_name(json_object *obj, const char *parent, const char *key, const char **ret,
+                   ErrorDetail *error);
 
 /* A label list [{name, value}]: names unique ACIdentifiers other than "name", and when an "os"
  * label is present, os/arch a valid pair. labels may be NULL (no labels). */

@@ -259,13 +259,9 @@ static int check_volume(json_object *v, const char *path, ErrorDetail *error) {
         json_object *o;
         int r;
 
-        r = appc_json_member(v, path, "name", json_type_string, true, &o, error);
+        r = appc_json_name(v, path, "name", &name, error);
         if (r < 0)
                 return r;
-        name = json_object_get_string(o);
-        if (!appc_is_name(name))
-                return error_detail_set(error, -EINVAL, appc_path_key(p, path, "name"),
-                                        "not an ACName: \"%s\"", name);
         r = appc_json_member(v, path, "kind", json_type_string, true, &o, error);
         if (r < 0)
                 return r;
@@ -339,13 +335,9 @@ static int check_mount(json_object *m, const char *path, json_object *volumes, b
         json_object *o;
         int r;
 
-        r = appc_json_member(m, path, "volume", json_type_string, true, &o, error);
+        r = appc_json_name(m, path, "volume", &volume, error);
         if (r < 0)
                 return r;
-        volume = json_object_get_string(o);
-        if (!appc_is_name(volume))
-                return error_detail_set(error, -EINVAL, appc_path_key(p, path, "volume"),
-                                        "not an ACName: \"%s\"", volume);
         r = appc_json_member(m, path, "path", json_type_string, true, &o, error);
         if (r < 0)
                 return r;
@@ -399,13 +391,9 @@ int pod_spec_check_port(json_object *port, const char *ip_key, const char *path,
         json_object *o;
         int r;
 
-        r = appc_json_member(port, path, "name", json_type_string, true, &o, error);
+        r = appc_json_name(port, path, "name", &name, error);
         if (r < 0)
                 return r;
-        name = json_object_get_string(o);
-        if (!appc_is_name(name))
-                return error_detail_set(error, -EINVAL, appc_path_key(p, path, "name"),
-                                        "not an ACName: \"%s\"", name);
         r = appc_json_member(port, path, "hostPort", json_type_int, true, &o, error);
         if (r < 0)
                 return r;
@@ -908,13 +896,9 @@ static int check_manifest_app(json_object *app, const char *path, ErrorDetail *e
         json_object *o;
         int r;
 
-        r = appc_json_member(app, path, "name", json_type_string, true, &o, error);
+        r = appc_json_name(app, path, "name", &name, error);
         if (r < 0)
                 return r;
-        name = json_object_get_string(o);
-        if (!appc_is_name(name))
-                return error_detail_set(error, -EINVAL, appc_path_key(p, path, "name"),
-                                        "not an ACName: \"%s\"", name);
         r = appc_json_member(app, path, "image", json_type_object, true, &o, error);
         if (r >= 0)
                 r = check_manifest_app_image(o, appc_path_key(p, path, "image"), name, error);
