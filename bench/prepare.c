@@ -36,7 +36,7 @@ typedef struct BenchConfig {
 /* One connection's thread: its samples, the pods it made, and how it ended. */
 typedef struct Worker {
         const BenchConfig *config;
-        json_object *spec;           /* shared, read-only */
+        json_object *spec;           /* its own copy: json-c's reference counts are not atomic */
         pthread_barrier_t *start;
         uint64_t warm_end, end;      /* set by the main thread before the barrier opens */
         uint64_t *samples;           /* Prepare times in ns */
@@ -248,6 +248,7 @@ static int cleanup_row(Worker *workers, unsigned n, size_t *ret_removed) {
                 }
                 *ret_removed += workers[i].n_uuids;
                 varlink_client_free(workers[i].client);
+                json_object_put(workers[i].spec);
                 free(workers[i].samples);
                 free(workers[i].uuids);
                 free(workers[i].error_name);
@@ -280,8 +281,15 @@ static int bench_row(const BenchConfig *config, json_object *spec, unsigned n,
         if (!workers)
                 return -ENOMEM;
         pthread_barrier_init(&start, NULL, n + 1);
-        for (unsigned i = 0; i < n; i++)
-                workers[i] = (Worker) { .config = config, .spec = spec, .start = &start };
+        for (unsigned i = 0; i < n; i++) {
+                workers[i] = (Worker) { .config = config, .start = &start };
+                if (json_object_deep_copy(spec, &workers[i].spec, NULL) < 0) {
+                        while (i > 0)
+                                json_object_put(workers[--i].spec);
+                        pthread_barrier_destroy(&start);
+                        return -ENOMEM;
+                }
+        }
         time_row(config, workers, n, &start);
         pthread_barrier_destroy(&start);
         r = merge_samples(workers, n, ret);

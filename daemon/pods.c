@@ -149,6 +149,9 @@ void pods_event(Pods *p, const char *uuid, const char *kind) {
         _cleanup_json_ json_object *pod = NULL;
         Subscriber *next;
 
+        /* Reading the pod is most of the cost of an event: only for somebody who listens. */
+        if (!p->subscribers)
+                return;
         if (pod_status_read(p->data_dir, uuid, false, &pod) < 0)
                 kind = "removed";
         for (Subscriber *s = p->subscribers; s; s = next) {

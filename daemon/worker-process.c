@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,11 @@ int worker_process_spawn(WorkerProcess **ret, sd_event *event, const WorkerOptio
                 exec_worker(sv[1], binary, options);
         close(sv[1]);
         w->pid = pid;
+        /* A spare starts (exec, dynamic linking, warm-up) only on CPU time nobody else wants,
+         * so it never slows the jobs that are running. Set from here, not in the child, so
+         * that a take (which sets it back) cannot come first. */
+        if (options->spare)
+                (void) sched_setscheduler(pid, SCHED_IDLE, &(struct sched_param) {});
 
         r = sd_event_add_child(event, &w->child, pid, WEXITED, on_child, w);
         if (r < 0) {
@@ -176,8 +182,8 @@ struct WorkerPool {
         sd_event_source *refill;
 };
 
-static WorkerOptions pool_options(const WorkerPool *pool) {
-        return (WorkerOptions) { .data_dir = pool->data_dir, .debug = pool->debug };
+static WorkerOptions pool_options(const WorkerPool *pool, bool spare) {
+        return (WorkerOptions) { .data_dir = pool->data_dir, .debug = pool->debug, .spare = spare };
 }
 
 static void pool_forget(WorkerPool *pool, WorkerProcess *w) {
@@ -199,7 +205,7 @@ static void on_spare_exit(WorkerProcess *w, const siginfo_t *si, void *userdata)
 
 static int on_refill(sd_event_source *s, void *userdata) {
         WorkerPool *pool = userdata;
-        WorkerOptions o = pool_options(pool);
+        WorkerOptions o = pool_options(pool, true);
 
         while (pool->n_spares < WORKER_POOL_SPARES) {
                 WorkerProcess *w;
@@ -261,13 +267,17 @@ WorkerPool *worker_pool_free(WorkerPool *pool) {
 }
 
 int worker_pool_take(WorkerPool *pool, WorkerProcess **ret) {
-        WorkerOptions o = pool_options(pool);
+        WorkerOptions o = pool_options(pool, false);
 
         (void) sd_event_source_set_enabled(pool->refill, SD_EVENT_ONESHOT);
         if (pool->n_spares > 0) {
-                WorkerProcess *w = pool->spares[--pool->n_spares];
+                /* The oldest spare: it has had the longest to get ready. */
+                WorkerProcess *w = pool->spares[0];
 
+                memmove(pool->spares, pool->spares + 1, --pool->n_spares * sizeof(pool->spares[0]));
                 worker_process_set_exit(w, NULL, NULL);
+                /* Its job runs at the daemon's own priority. */
+                (void) sched_setscheduler(w->pid, SCHED_OTHER, &(struct sched_param) {});
                 *ret = w;
                 return 0;
         }

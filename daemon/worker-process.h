@@ -19,6 +19,7 @@ typedef void (*WorkerExitFn)(WorkerProcess *w, const siginfo_t *si, void *userda
 typedef struct WorkerOptions {
         const char *data_dir;
         bool debug;
+        bool spare;     /* started ahead of need: SCHED_IDLE until it is given a job */
 } WorkerOptions;
 
 /* SIGCHLD must be blocked (sd-event reaps through a signalfd). */
