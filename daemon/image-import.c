@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "image-import.h"
+#include "stream-digest.h"
 
 #define SINK_SLOTS 8
 #define SINK_SLOT_SIZE (256u * 1024u)       /* fits a core's L2 cache */
@@ -65,6 +66,7 @@ typedef struct Pass {
         ImageImportProgress progress;
         void *userdata;
         bool raw_eof;
+        StreamDigest check;         /* the check digest, on this thread */
         int error;                  /* our first error, 0 if none */
         ErrorDetail *detail;
 
@@ -289,6 +291,10 @@ static int raw_next(Pass *p, const void **ret, size_t *ret_size) {
 
                 if (p->raw_eof)
                         return 0;
+                /* The last block is valid only until the next read. */
+                r = stream_digest_block(&p->check, NULL, 0);
+                if (r < 0)
+                        return pass_fail(p, r, "", "cannot hash the stream");
                 r = archive_read_data_block(p->raw, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF) {
                         p->raw_eof = true;
@@ -304,8 +310,10 @@ static int raw_next(Pass *p, const void **ret, size_t *ret_size) {
                 if (size == 0)
                         continue;
                 r = consume(p, buf, size);
+                if (r >= 0)
+                        r = stream_digest_block(&p->check, buf, size);
                 if (r < 0)
-                        return r;
+                        return pass_fail(p, r, "", "cannot hash the stream");
                 *ret = buf;
                 *ret_size = size;
                 return 1;
@@ -478,34 +486,63 @@ static int check_type(Pass *p, struct archive_entry *e, const char *field, const
 }
 
 static int read_manifest(Pass *p, struct archive_entry *e, const char *field) {
+        la_int64_t size = archive_entry_size(e);
         char reason[128];
-        size_t n = 0;
 
         if (archive_entry_hardlink(e) || archive_entry_filetype(e) != AE_IFREG)
                 return pass_refuse(p, field, "%s", "manifest is not a regular file");
         if (p->manifest)
                 return pass_refuse(p, field, "%s", "more than one manifest");
         snprintf(reason, sizeof(reason), "manifest larger than %u bytes", IMAGE_MANIFEST_SIZE_MAX);
-        if (archive_entry_size(e) < 0 || archive_entry_size(e) > IMAGE_MANIFEST_SIZE_MAX)
+        if (size < 0 || size > IMAGE_MANIFEST_SIZE_MAX)
                 return pass_fail(p, -EMSGSIZE, "manifest", reason);
-        p->manifest = malloc((size_t) archive_entry_size(e) + 1);
+        p->manifest = calloc(1, (size_t) size + 1);
         if (!p->manifest)
                 return -ENOMEM;
         for (;;) {
-                la_ssize_t k = archive_read_data(p->tar, p->manifest + n,
-                                                 (size_t) archive_entry_size(e) - n + 1);
-                if (k < 0)
+                const void *buf;
+                size_t k;
+                la_int64_t offset;
+                int r = archive_read_data_block(p->tar, &buf, &k, &offset);
+
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (!archive_ok(r))
                         return p->error ?: pass_refuse(p, field, "cannot read the manifest: %s",
                                                        archive_error_string(p->tar) ?: "");
-                if (k == 0)
-                        break;
-                n += (size_t) k;
-                if (n > (size_t) archive_entry_size(e))
+                if (offset < 0 || (uint64_t) offset + k > (uint64_t) size)
                         return pass_refuse(p, field, "%s", "manifest longer than its header says");
+                memcpy(p->manifest + offset, buf, k);
+                r = stream_digest_data(&p->check, buf, k, (uint64_t) offset);
+                if (r < 0)
+                        return pass_fail(p, r, "", "cannot hash the stream");
         }
-        p->manifest[n] = 0;
-        p->manifest_size = n;
+        p->manifest_size = (size_t) size;
         return 0;
+}
+
+/* The rest of the entry's data, read (rather than skipped) for the check digest. */
+static int entry_data(Pass *p, struct archive_entry *e) {
+        la_int64_t size = archive_entry_size(e);
+        int r;
+
+        for (;;) {
+                const void *buf;
+                size_t k;
+                la_int64_t offset;
+
+                r = archive_read_data_block(p->tar, &buf, &k, &offset);
+                if (r == ARCHIVE_EOF)
+                        break;
+                if (!archive_ok(r))
+                        return p->error ?: pass_refuse(p, "", "not a valid tar archive: %s",
+                                                       archive_error_string(p->tar) ?: "");
+                r = stream_digest_data(&p->check, buf, k, offset < 0 ? 0 : (uint64_t) offset);
+                if (r < 0)
+                        return pass_fail(p, r, "", "cannot hash the stream");
+        }
+        r = stream_digest_entry_end(&p->check, size < 0 ? 0 : (uint64_t) size, NULL);
+        return r < 0 ? pass_fail(p, r, "", "cannot hash the stream") : 0;
 }
 
 static bool is_symlink_entry(struct archive_entry *e) {
@@ -575,6 +612,8 @@ static int check_tar(Pass *p) {
                         return p->error ?: pass_refuse(p, "", "not a valid tar archive: %s",
                                                        archive_error_string(p->tar) ?: "");
                 r = check_entry(p, e);
+                if (r >= 0)
+                        r = entry_data(p, e);
                 if (r < 0)
                         return r;
         }
@@ -630,6 +669,7 @@ static void pass_done(Pass *p) {
         if (p->raw)
                 archive_read_free(p->raw);
         sink_done(&p->sink);
+        stream_digest_done(&p->check);
         free(p->in_buf);
         tdestroy(p->symlinks, free);
         tdestroy(p->paths, free);
@@ -647,7 +687,7 @@ static int pass_init(Pass *p, int in_fd, int out_fd, const ImageImportOptions *o
         if (S_ISREG(st.st_mode))
                 p->bytes_total = (uint64_t) st.st_size;
         p->in_buf = malloc(IMAGE_IMPORT_BUFFER_SIZE);
-        if (!p->in_buf)
+        if (!p->in_buf || stream_digest_init(&p->check) < 0)
                 return -ENOMEM;
         return sink_start(&p->sink, out_fd);
 }
@@ -667,6 +707,12 @@ static int pass_run(Pass *p, ImageImportResult *ret) {
         r = sink_finish(&p->sink, ret->digest);
         if (r < 0)
                 return pass_fail(p, r, "", "cannot write the blob");
+        /* A stream the digest cannot follow is still a good image: renders check its ID. */
+        r = stream_digest_final(&p->check, ret->check_digest);
+        if (r == -EOPNOTSUPP)
+                ret->check_digest[0] = 0;
+        else if (r < 0)
+                return pass_fail(p, r, "", "cannot hash the stream");
         ret->size = p->size;
         ret->manifest = TAKE_PTR(p->manifest);
         ret->manifest_size = p->manifest_size;

@@ -25,6 +25,7 @@
 
 #include "error-detail.h"
 #include "image-store.h"
+#include "stream-digest.h"
 
 #define IMAGE_IMPORT_BUFFER_SIZE (1024u * 1024u)
 /* Memory for the paths remembered for the symlink and hard link checks (about 1M entries):
@@ -33,6 +34,7 @@
 
 typedef struct ImageImportResult {
         uint8_t digest[64];          /* SHA-512 of the uncompressed tar */
+        char check_digest[STREAM_DIGEST_LEN + 1]; /* see stream-digest.h; "" if none */
         uint64_t size;               /* bytes of the uncompressed tar */
         char *manifest;              /* the manifest entry, NUL-terminated, malloc'd */
         size_t manifest_size;

@@ -28,6 +28,7 @@ enum {
         STMT_LIST,
         STMT_TOUCH,
         STMT_REMOVE,
+        STMT_SET_CHECK_DIGEST,
         _STMT_MAX,
 };
 
@@ -42,12 +43,12 @@ static const char *const statement_sql[_STMT_MAX] = {
         [STMT_COMMIT] = "COMMIT",
         [STMT_ROLLBACK] = "ROLLBACK",
         [STMT_INSERT_IMAGE] =
-                "INSERT INTO images (key, id, name, manifest, size, imported_usec, last_used_usec)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT (key) DO NOTHING",
+                "INSERT INTO images (key, id, name, manifest, size, imported_usec, last_used_usec,"
+                " check_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) ON CONFLICT (key) DO NOTHING",
         [STMT_INSERT_LABEL] = "INSERT INTO labels (key, name, value) VALUES (?1, ?2, ?3)",
         [STMT_CONTAINS] = "SELECT 1 FROM images WHERE key = ?1",
-        [STMT_GET] = "SELECT id, name, size, imported_usec, last_used_usec FROM images"
-                     " WHERE key = ?1",
+        [STMT_GET] = "SELECT id, name, size, imported_usec, last_used_usec, check_digest"
+                     " FROM images WHERE key = ?1",
         [STMT_GET_LABELS] = "SELECT name, value FROM labels WHERE key = ?1 ORDER BY rowid",
         [STMT_MANIFEST] = "SELECT manifest FROM images WHERE key = ?1",
         [STMT_FIND_PREFIX] = "SELECT id FROM images WHERE key >= ?1 AND key < ?2"
@@ -59,6 +60,7 @@ static const char *const statement_sql[_STMT_MAX] = {
                       " ORDER BY name, imported_usec DESC, key LIMIT ?4",
         [STMT_TOUCH] = "UPDATE images SET last_used_usec = max(last_used_usec, ?2) WHERE key = ?1",
         [STMT_REMOVE] = "DELETE FROM images WHERE key = ?1",
+        [STMT_SET_CHECK_DIGEST] = "UPDATE images SET check_digest = ?2 WHERE key = ?1",
 };
 
 static const char schema_sql[] =
@@ -69,7 +71,8 @@ static const char schema_sql[] =
         " manifest TEXT NOT NULL,"
         " size INTEGER NOT NULL,"
         " imported_usec INTEGER NOT NULL,"
-        " last_used_usec INTEGER NOT NULL);"
+        " last_used_usec INTEGER NOT NULL,"
+        " check_digest TEXT);"
         "CREATE INDEX images_by_name ON images (name, imported_usec);"
         "CREATE TABLE labels ("
         " key TEXT NOT NULL REFERENCES images (key) ON DELETE CASCADE,"
@@ -241,11 +244,14 @@ static int index_schema(ImageIndex *x) {
         r = schema_version(x, &version);
         if (r >= 0 && version > IMAGE_INDEX_SCHEMA_VERSION)
                 r = -EPROTONOSUPPORT;   /* written by a newer stage0d */
-        if (r >= 0 && version == 0) {
+        if (r >= 0 && version == 0)
                 r = exec_sql(x, schema_sql);
-                if (r >= 0)
-                        r = exec_sql(x, "PRAGMA user_version = 1");
-        }
+        /* Version 1 had no check digests: its images are checked by ID until rendered. */
+        if (r >= 0 && version == 1)
+                r = exec_sql(x, "ALTER TABLE images ADD COLUMN check_digest TEXT");
+        _Static_assert(IMAGE_INDEX_SCHEMA_VERSION == 2, "the PRAGMA below writes 2");
+        if (r >= 0 && version < IMAGE_INDEX_SCHEMA_VERSION)
+                r = exec_sql(x, "PRAGMA user_version = 2");
         if (r >= 0)
                 r = exec_sql(x, "COMMIT");
         if (r < 0)
@@ -334,6 +340,8 @@ static int insert_image(ImageIndex *x, const ImageInfo *info, const char *manife
         if (r >= 0)
                 r = bind_u64(x, st, 6, info->imported_usec);
         if (r >= 0)
+                r = bind_text(x, st, 7, info->check_digest[0] ? info->check_digest : NULL);
+        if (r >= 0)
                 r = stmt_step(x, st);
         if (r < 0)
                 return r;
@@ -398,7 +406,7 @@ static int get_labels(ImageIndex *x, const char *key, ImageInfo *info) {
 
 static int get_row(ImageIndex *x, const char *key, ImageInfo *info) {
         _cleanup_stmt_ sqlite3_stmt *st = x->stmt[STMT_GET];
-        const unsigned char *id;
+        const unsigned char *id, *digest;
         int r;
 
         r = bind_text(x, st, 1, key);
@@ -419,6 +427,9 @@ static int get_row(ImageIndex *x, const char *key, ImageInfo *info) {
         info->size = column_u64(st, 2);
         info->imported_usec = column_u64(st, 3);
         info->last_used_usec = column_u64(st, 4);
+        digest = sqlite3_column_text(st, 5);
+        if (digest && strlen((const char *) digest) < sizeof(info->check_digest))
+                memcpy(info->check_digest, digest, strlen((const char *) digest) + 1);
         return 0;
 }
 
@@ -696,4 +707,18 @@ int image_index_touch(ImageIndex *x, const char *key, uint64_t now_usec) {
 
 int image_index_remove(ImageIndex *x, const char *key) {
         return write_one(x, STMT_REMOVE, key, NULL);
+}
+
+int image_index_set_check_digest(ImageIndex *x, const char *key, const char *digest) {
+        _cleanup_stmt_ sqlite3_stmt *st = x->stmt[STMT_SET_CHECK_DIGEST];
+        int r;
+
+        r = bind_text(x, st, 1, key);
+        if (r >= 0)
+                r = bind_text(x, st, 2, digest);
+        if (r >= 0)
+                r = stmt_step(x, st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(x->db) > 0 ? 0 : -ENOENT;
 }

@@ -12,7 +12,7 @@
 
 #include "image-store.h"
 
-#define IMAGE_INDEX_SCHEMA_VERSION 1
+#define IMAGE_INDEX_SCHEMA_VERSION 2
 #define IMAGE_INDEX_BUSY_TIMEOUT_MS 10000
 
 typedef struct ImageIndex ImageIndex;
@@ -41,5 +41,7 @@ int image_index_list(ImageIndex *x, const char *name_prefix, const AppcLabel *la
                      size_t n_labels, size_t max, ImageInfo **ret, size_t *ret_n);
 /* Moves last_used forward to now_usec (never back); -ENOENT for an unknown key. */
 int image_index_touch(ImageIndex *x, const char *key, uint64_t now_usec);
+/* Records the check digest (stream-digest.h) of an image indexed without one. */
+int image_index_set_check_digest(ImageIndex *x, const char *key, const char *digest);
 /* Deletes the row and its labels; -ENOENT for an unknown key. */
 int image_index_remove(ImageIndex *x, const char *key);

@@ -179,6 +179,7 @@ int image_store_import(ImageStore *s, int fd, const ImageImportOptions *options,
         info.labels = m->labels;
         info.n_labels = m->n_labels;
         info.size = res.size;
+        memcpy(info.check_digest, res.check_digest, sizeof(info.check_digest));
         info.imported_usec = now_usec();
         stored = publish(s, &t, &info, res.manifest);
         if (stored < 0)

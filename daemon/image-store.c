@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "fs-util.h"
@@ -367,6 +368,42 @@ int image_store_touch(ImageStore *s, const char *key, uint64_t now) {
         if (!is_key(key))
                 return -EINVAL;
         return image_index_touch(s->index, key, now);
+}
+
+int image_store_blob_id(ImageStore *s, const char *key, char ret[IMAGE_ID_LEN + 1]) {
+        static const size_t buffer_size = 1024 * 1024;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ uint8_t *buf = malloc(buffer_size);
+        uint8_t digest[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        ssize_t n;
+        int r;
+
+        r = image_store_open_blob(s, key, &fd);
+        if (r < 0 || !buf || !md || EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1) {
+                EVP_MD_CTX_free(md);
+                return r < 0 ? r : -ENOMEM;
+        }
+        while ((n = read(fd, buf, buffer_size)) > 0 || (n < 0 && errno == EINTR))
+                if (n > 0 && EVP_DigestUpdate(md, buf, (size_t) n) != 1)
+                        break;
+        r = n < 0 ? NEG_ERRNO() : n > 0 ? -EIO : 0;
+        if (r >= 0 && (EVP_DigestFinal_ex(md, digest, &len) != 1 || len != 64))
+                r = -EIO;
+        EVP_MD_CTX_free(md);
+        if (r < 0)
+                return r;
+        memcpy(ret, "sha512-", 7);
+        for (unsigned i = 0; i < len; i++)
+                snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
+        return 0;
+}
+
+int image_store_set_check_digest(ImageStore *s, const char *key, const char *digest) {
+        if (!is_key(key) || !stream_digest_is_valid(digest))
+                return -EINVAL;
+        return image_index_set_check_digest(s->index, key, digest);
 }
 
 int image_store_remove(ImageStore *s, const char *key) {

@@ -14,6 +14,7 @@
 
 #include "error-detail.h"
 #include "image-manifest.h"
+#include "stream-digest.h"
 
 #define IMAGE_ID_LEN (7 + 128)    /* "sha512-" + 128 hex */
 #define IMAGE_KEY_LEN (7 + 64)    /* "sha512-" + 64 hex */
@@ -29,6 +30,7 @@ typedef struct ImageInfo {
         uint64_t size;              /* bytes of the uncompressed tar */
         uint64_t imported_usec;     /* CLOCK_REALTIME */
         uint64_t last_used_usec;
+        char check_digest[STREAM_DIGEST_LEN + 1]; /* what renders re-check; "" if unknown */
 } ImageInfo;
 
 void image_info_clear(ImageInfo *info);
@@ -92,5 +94,9 @@ int image_store_manifest(ImageStore *s, const char *key, ImageManifest **ret);
 /* A read-only fd of the blob. */
 int image_store_open_blob(ImageStore *s, const char *key, int *ret_fd);
 int image_store_touch(ImageStore *s, const char *key, uint64_t now_usec);
+/* The SHA-512 of the blob as an image ID, read in full: what an import computed. */
+int image_store_blob_id(ImageStore *s, const char *key, char ret[IMAGE_ID_LEN + 1]);
+/* For an image indexed before check digests (a render computed it after checking the ID). */
+int image_store_set_check_digest(ImageStore *s, const char *key, const char *digest);
 /* Removes the index row, then the blob. Rendered trees are the tree store's business. */
 int image_store_remove(ImageStore *s, const char *key);

@@ -10,9 +10,11 @@
  * the SHA-512 takes one line, with keys in this order and no spaces:
  *   {"Name":S,"Mode":N,"UID":N,"GID":N,"Size":N,"Typeflag":"C","Linkname":S,
  *    "Devmajor":N,"Devminor":N,"Xattrs":[{"Name":S,"Value":"<hex>"},...]}\n
- * where a regular file also has ,"Digest":"<128 hex>" (the SHA-512 of its bytes) after Xattrs.
- * Per-file digests let a few threads read and hash the contents at once: the records are
- * collected in memory, the digests filled in, then the whole is hashed. Name is the path
+ * where a regular file also has ,"Digest":"<64 hex>" (the SHA-256 of its bytes) after Xattrs.
+ * Per-file digests let a render hand over the digests it took while extracting (the same ones
+ * its blob check uses, see stream-digest.h), and let a few threads read and hash the other
+ * files at once: the records are collected in memory, the digests filled in, then the whole
+ * is hashed. Name is the path
  * relative to the tree dir ("rootfs/bin/sh"); Mode is st_mode & 07777 in decimal; Typeflag is the tar type ('0' file,
  * '1' hardlink, '2' symlink, '3' char device, '4' block device, '5' directory, '6' fifo);
  * Xattrs are sorted by name. S is a JSON string in which '"', '\\', bytes below 0x20 and bytes
@@ -63,6 +65,7 @@ typedef struct HashWalk {
         FileDigest *files;
         size_t n_files;
         void *seen;                  /* tsearch tree of SeenInode */
+        TreeDigests *known;          /* digests a render took, or NULL */
         char path[PATH_MAX];         /* the tree dir, then "/" and the current relative path */
         size_t root_len;
 } HashWalk;
@@ -257,16 +260,42 @@ static int seen_before(HashWalk *w, const struct stat *st, const char **ret) {
         return 0;
 }
 
-#define DIGEST_HEX_LEN 128
+#define DIGEST_HEX_LEN (2 * CONTENT_DIGEST_SIZE)
 
-/* Leaves room for the digest of the file at w->path and remembers where. */
+static int cmp_file_digest(const void *a, const void *b) {
+        return strcmp((*(TreeFileDigest *const *) a)->path, (*(TreeFileDigest *const *) b)->path);
+}
+
+static const TreeFileDigest *known_digest(TreeDigests *d, const char *path) {
+        TreeFileDigest key = { .path = (char *) path }, *k = &key, **found;
+
+        if (!d || d->n == 0)
+                return NULL;
+        if (!d->sorted) {
+                qsort(d->files, d->n, sizeof(*d->files), cmp_file_digest);
+                d->sorted = true;
+        }
+        found = bsearch(&k, d->files, d->n, sizeof(*d->files), cmp_file_digest);
+        return found && (*found)->content.set ? *found : NULL;
+}
+
+/* Writes the digest of the file at w->path if it is known, else leaves room for it and
+ * remembers where. */
 static int add_file_digest(HashWalk *w) {
         static const char zeros[DIGEST_HEX_LEN] = { [0 ... DIGEST_HEX_LEN - 1] = '0' };
+        const TreeFileDigest *k = known_digest(w->known, w->path + w->root_len + 1);
         FileDigest *more;
         off_t offset;
         int r;
 
         r = md_add(w, ",\"Digest\":\"", 11);
+        if (r >= 0 && k) {
+                char hex[DIGEST_HEX_LEN + 1];
+
+                content_digest_hex(k->content.digest, hex);
+                r = md_add(w, hex, DIGEST_HEX_LEN);
+                return r < 0 ? r : md_add(w, "\"", 1);
+        }
         if (r < 0 || (offset = ftello(w->out)) < 0)
                 return -ENOMEM;
         more = reallocarray(w->files, w->n_files + 1, sizeof(FileDigest));
@@ -448,7 +477,7 @@ static int digest_file(const char *path, char *hex) {
                 return NEG_ERRNO();
         buf = malloc(HASH_BUFFER_SIZE);
         md = EVP_MD_CTX_new();
-        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1)
+        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
                 r = -ENOMEM;
         while (r >= 0 && (n = read(fd, buf, HASH_BUFFER_SIZE)) != 0) {
                 if (n < 0 && errno == EINTR)
@@ -523,10 +552,11 @@ static int records_digest(HashWalk *w, char ret[TREE_HASH_LEN + 1]) {
         return 0;
 }
 
-int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]) {
+int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) {
         _cleanup_(hash_walk_done) HashWalk w = {};
         int r;
 
+        w.known = known;
         w.root_len = strlen(dir);
         if (w.root_len + 2 >= sizeof(w.path))
                 return -ENAMETOOLONG;
@@ -544,4 +574,33 @@ int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]) {
         if (r < 0)
                 return r;
         return records_digest(&w, ret);
+}
+
+void tree_digests_done(TreeDigests *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                free(d->files[i]->path);
+                free(d->files[i]);
+        }
+        free(d->files);
+        *d = (TreeDigests) {};
+}
+
+TreeFileDigest *tree_digests_add(TreeDigests *d, const char *path) {
+        TreeFileDigest **more, *f;
+
+        more = reallocarray(d->files, d->n + 1, sizeof(*d->files));
+        if (!more)
+                return NULL;
+        d->files = more;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return NULL;
+        f->path = strdup(path);
+        if (!f->path) {
+                free(f);
+                return NULL;
+        }
+        d->files[d->n++] = f;
+        d->sorted = false;
+        return f;
 }

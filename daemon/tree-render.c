@@ -26,13 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 
 #include "cleanup.h"
 #include "tree-render.h"
 
-#define BLOB_BUFFER_SIZE (1024 * 1024)
 
 /* No ARCHIVE_EXTRACT_SECURE_SYMLINKS: it lstat()s and opens every component of every path
  * (2.5x the cost of the extraction itself), and the claims make it redundant: a path is only
@@ -531,148 +528,6 @@ int tree_remove_dir(int parent_fd, const char *name) {
 
 /* ---- extraction ---- */
 
-/* Reads a blob for libarchive while a second thread hashes every byte read, so one pass
- * does both and SHA-512 (slower than extraction on tmpfs) overlaps the file system work.
- * The buffers form a ring: libarchive only uses the block it got last, and a slot is read
- * into again only after the hasher is done with it. There is no skip callback: libarchive
- * must read (and so we hash) all of the blob. */
-#define BLOB_SLOTS 4
-
-typedef struct BlobReader {
-        int fd;
-        EVP_MD_CTX *md;
-        uint8_t *buf[BLOB_SLOTS];
-        size_t size[BLOB_SLOTS];
-        pthread_t hasher;
-        bool hasher_started;
-        pthread_mutex_t lock;
-        pthread_cond_t changed;
-        uint64_t produced, hashed;   /* slots read, slots hashed */
-        bool eof, failed;
-} BlobReader;
-
-static void *blob_hasher(void *userdata) {
-        BlobReader *b = userdata;
-
-        pthread_mutex_lock(&b->lock);
-        for (;;) {
-                size_t slot;
-
-                while (b->hashed == b->produced && !b->eof)
-                        pthread_cond_wait(&b->changed, &b->lock);
-                if (b->hashed == b->produced)
-                        break;
-                slot = b->hashed % BLOB_SLOTS;
-                pthread_mutex_unlock(&b->lock);
-                if (EVP_DigestUpdate(b->md, b->buf[slot], b->size[slot]) != 1)
-                        b->failed = true;
-                pthread_mutex_lock(&b->lock);
-                b->hashed++;
-                pthread_cond_broadcast(&b->changed);
-        }
-        pthread_mutex_unlock(&b->lock);
-        return NULL;
-}
-
-static int blob_reader_init(BlobReader *b) {
-        b->md = EVP_MD_CTX_new();
-        if (!b->md || EVP_DigestInit_ex(b->md, EVP_sha512(), NULL) != 1)
-                return -ENOMEM;
-        for (size_t i = 0; i < BLOB_SLOTS; i++) {
-                b->buf[i] = malloc(BLOB_BUFFER_SIZE);
-                if (!b->buf[i])
-                        return -ENOMEM;
-        }
-        pthread_mutex_init(&b->lock, NULL);
-        pthread_cond_init(&b->changed, NULL);
-        if (pthread_create(&b->hasher, NULL, blob_hasher, b) != 0) {
-                pthread_cond_destroy(&b->changed);
-                pthread_mutex_destroy(&b->lock);
-                return -EAGAIN;
-        }
-        b->hasher_started = true;
-        return 0;
-}
-
-/* Stops the hasher after what was read so far; true when it hashed all of it. */
-static bool blob_reader_stop(BlobReader *b) {
-        if (!b->hasher_started)
-                return false;
-        pthread_mutex_lock(&b->lock);
-        b->eof = true;
-        pthread_cond_broadcast(&b->changed);
-        pthread_mutex_unlock(&b->lock);
-        pthread_join(b->hasher, NULL);
-        pthread_cond_destroy(&b->changed);
-        pthread_mutex_destroy(&b->lock);
-        b->hasher_started = false;
-        return !b->failed;
-}
-
-static void blob_reader_done(BlobReader *b) {
-        (void) blob_reader_stop(b);
-        if (b->fd >= 0)
-                close(b->fd);
-        EVP_MD_CTX_free(b->md);
-        for (size_t i = 0; i < BLOB_SLOTS; i++)
-                free(b->buf[i]);
-}
-
-/* Reads the next block into the ring and hands it to the hasher; returns its slot's size. */
-static ssize_t blob_read_some(BlobReader *b, const void **ret) {
-        size_t slot = b->produced % BLOB_SLOTS;
-        ssize_t n;
-
-        pthread_mutex_lock(&b->lock);
-        while (b->produced - b->hashed >= BLOB_SLOTS)
-                pthread_cond_wait(&b->changed, &b->lock);
-        pthread_mutex_unlock(&b->lock);
-        do
-                n = read(b->fd, b->buf[slot], BLOB_BUFFER_SIZE);
-        while (n < 0 && errno == EINTR);
-        if (n <= 0)
-                return n < 0 ? NEG_ERRNO() : 0;
-        b->size[slot] = (size_t) n;
-        pthread_mutex_lock(&b->lock);
-        b->produced++;
-        pthread_cond_broadcast(&b->changed);
-        pthread_mutex_unlock(&b->lock);
-        if (ret)
-                *ret = b->buf[slot];
-        return n;
-}
-
-static la_ssize_t blob_read(struct archive *a, void *userdata, const void **ret) {
-        BlobReader *b = userdata;
-        ssize_t n = blob_read_some(b, ret);
-
-        if (n < 0) {
-                archive_set_error(a, (int) -n, "reading the blob: %s", strerror((int) -n));
-                return -1;
-        }
-        return n;
-}
-
-/* Hashes what libarchive left unread after the end of the archive and compares with key. */
-static int blob_finish(BlobReader *b, const char *key) {
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        char hex[IMAGE_KEY_LEN - 7 + 1];
-        unsigned len = 0;
-        ssize_t n;
-
-        while ((n = blob_read_some(b, NULL)) > 0)
-                ;
-        if (n < 0)
-                return (int) n;
-        if (!blob_reader_stop(b))
-                return -EIO;
-        if (EVP_DigestFinal_ex(b->md, digest, &len) != 1 || len < (IMAGE_KEY_LEN - 7) / 2)
-                return -EIO;
-        for (size_t i = 0; i < (IMAGE_KEY_LEN - 7) / 2; i++)
-                snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-        return strcmp(hex, key + 7) == 0 ? 0 : -EBADMSG;
-}
-
 /* The times of a directory entry, set again after everything is written: writing into a
  * directory that existed before its entry (rootfs, or a parent implied by a higher image)
  * changes its mtime after libarchive set it. */
@@ -683,6 +538,8 @@ typedef struct DirTimes {
 
 typedef struct Render {
         ImageStore *store;
+        TreeDigests *digests;        /* of the files written, if wanted */
+        BlobCheck *check;            /* of the image being rendered */
         const TreeImage *images;
         size_t n;
         const RenderOptions *options;
@@ -740,10 +597,30 @@ static int write_all(int fd, const void *p, size_t n) {
         return 0;
 }
 
+/* Feeds the rest of the entry's data to the blob check, and ends the entry there. */
+static int finish_entry_data(Render *rd, struct archive *a, struct archive_entry *e,
+                             const char *path, ContentDigest *out) {
+        const void *buf;
+        size_t size;
+        la_int64_t offset;
+        int r;
+
+        while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK)
+                (void) blob_check_data(rd->check, buf, size, offset);
+        if (r != ARCHIVE_EOF)
+                return error_detail_set(rd->error, -EBADMSG, path, "cannot read: %s",
+                                        archive_error_string(a));
+        return blob_check_entry_end(rd->check, archive_entry_size(e), out);
+}
+
 static int render_manifest(Render *rd, struct archive *a, struct archive_entry *e) {
         la_int64_t size = archive_entry_size(e);
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -EBADF;
+        const void *block;
+        size_t n;
+        la_int64_t offset;
+        int r;
 
         if (rd->manifest_written)
                 return 0;
@@ -752,10 +629,16 @@ static int render_manifest(Render *rd, struct archive *a, struct archive_entry *
                 return error_detail_set(rd->error, -EBADMSG, "manifest",
                                         "the manifest of %s is not a regular file of 1..%u bytes",
                                         rd->images[0].key, IMAGE_MANIFEST_SIZE_MAX);
-        buf = malloc((size_t) size);
+        buf = calloc(1, (size_t) size);
         if (!buf)
                 return -ENOMEM;
-        if (archive_read_data(a, buf, (size_t) size) != size)
+        while ((r = archive_read_data_block(a, &block, &n, &offset)) == ARCHIVE_OK) {
+                if (offset < 0 || (uint64_t) offset + n > (uint64_t) size)
+                        break;
+                memcpy(buf + offset, block, n);
+                (void) blob_check_data(rd->check, block, n, offset);
+        }
+        if (r != ARCHIVE_EOF)
                 return error_detail_set(rd->error, -EBADMSG, "manifest",
                                         "the manifest of %s is truncated", rd->images[0].key);
         fd = openat(rd->dir_fd, "manifest", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -818,9 +701,11 @@ static int copy_data(Render *rd, struct archive *a, const char *path) {
         la_int64_t offset;
         int r;
 
-        while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK)
+        while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
+                (void) blob_check_data(rd->check, buf, size, offset);
                 if (archive_write_data_block(rd->writer, buf, size, offset) < ARCHIVE_OK)
                         return write_failure(rd, path);
+        }
         if (r != ARCHIVE_EOF)
                 return error_detail_set(rd->error, -EBADMSG, path, "cannot read: %s",
                                         archive_error_string(a));
@@ -881,7 +766,9 @@ static int restore_dir_times(Render *rd) {
         return 0;
 }
 
-static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e, const char *path) {
+/* *ret_out: where the content digest of a regular file goes, if the caller wants them. */
+static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e, const char *path,
+                         ContentDigest **ret_out) {
         int r;
 
         r = check_hardlink(rd, e, path);
@@ -894,6 +781,13 @@ static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e,
         archive_entry_set_pathname(e, path);
         if (archive_write_header(rd->writer, e) != ARCHIVE_OK)
                 return write_failure(rd, path);
+        if (rd->digests && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
+                TreeFileDigest *f = tree_digests_add(rd->digests, path);
+
+                if (!f)
+                        return -ENOMEM;
+                *ret_out = &f->content;
+        }
         if (archive_entry_size(e) > 0) {
                 r = copy_data(rd, a, path);
                 if (r < 0)
@@ -905,7 +799,7 @@ static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e,
 }
 
 static int render_entry(Render *rd, size_t i, const TreeWhitelist *upper, struct archive *a,
-                        struct archive_entry *e) {
+                        struct archive_entry *e, ContentDigest **ret_out) {
         const char *name = archive_entry_pathname(e);
         bool is_dir = archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e);
         char path[PATH_MAX];
@@ -924,7 +818,7 @@ static int render_entry(Render *rd, size_t i, const TreeWhitelist *upper, struct
                 return 0;
         if (r <= 0)
                 return r;
-        return extract_entry(rd, a, e, path);
+        return extract_entry(rd, a, e, path, ret_out);
 }
 
 static void archive_read_freep(struct archive **a) {
@@ -937,40 +831,77 @@ static int blob_corrupt(Render *rd, const char *key, const char *why) {
                                 why ? ": " : "", why ? why : "");
 }
 
+static void blob_check_freep(BlobCheck **b) {
+        *b = blob_check_free(*b);
+}
+
+/* The blob was read through; now compare. With no check digest recorded (an image indexed
+ * before there were any) or one the stream does not allow, the blob's SHA-512 is compared
+ * with the ID instead, and a digest computed here is recorded for the next render. */
+static int check_blob(Render *rd, const char *key, int checked, const char *digest) {
+        ImageInfo info = {};
+        char id[IMAGE_ID_LEN + 1];
+        bool ok;
+        int r;
+
+        if (checked < 0 && checked != -EOPNOTSUPP)
+                return checked;
+        r = image_store_get(rd->store, key, &info);
+        if (r < 0)
+                return r;
+        if (checked >= 0 && info.check_digest[0]) {
+                ok = strcmp(digest, info.check_digest) == 0;
+        } else {
+                r = image_store_blob_id(rd->store, key, id);
+                ok = r >= 0 && strcmp(id, info.id) == 0;
+                if (ok && checked >= 0)
+                        (void) image_store_set_check_digest(rd->store, key, digest);
+        }
+        image_info_clear(&info);
+        if (r < 0)
+                return r;
+        return ok ? 0 : blob_corrupt(rd, key, NULL);
+}
+
 static int render_image(Render *rd, size_t i) {
         const char *key = rd->images[i].key;
         ssize_t u = tree_upper_whitelist(rd->images, rd->whitelisted, i);
         const TreeWhitelist *upper = u >= 0 ? &rd->whitelists[u] : NULL;
-        _cleanup_(blob_reader_done) BlobReader b = { .fd = -EBADF };
+        _cleanup_(blob_check_freep) BlobCheck *b = NULL;
         _cleanup_(archive_read_freep) struct archive *a = NULL;
+        char digest[STREAM_DIGEST_LEN + 1];
         struct archive_entry *e;
-        int r;
+        int fd, r;
 
-        r = image_store_open_blob(rd->store, key, &b.fd);
+        r = image_store_open_blob(rd->store, key, &fd);
         if (r < 0)
                 return error_detail_set(rd->error, r, key, "cannot open the blob of %s: %s", key,
                                         strerror(-r));
-        r = blob_reader_init(&b);
+        r = blob_check_new(&b, fd);
         if (r < 0)
                 return r;
+        rd->check = b;
         a = archive_read_new();
         if (!a)
                 return -ENOMEM;
         if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
-            archive_read_open(a, &b, NULL, blob_read, NULL) != ARCHIVE_OK)
+            archive_read_open(a, b, NULL, blob_check_read, NULL) != ARCHIVE_OK)
                 return blob_corrupt(rd, key, archive_error_string(a));
 
         while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+                ContentDigest *out = NULL;
+
                 if (r < ARCHIVE_WARN)
                         return blob_corrupt(rd, key, archive_error_string(a));
-                r = render_entry(rd, i, upper, a, e);
+                r = render_entry(rd, i, upper, a, e, &out);
+                if (r >= 0)
+                        r = finish_entry_data(rd, a, e, archive_entry_pathname(e), out);
                 if (r < 0)
                         return r;
         }
-        r = blob_finish(&b, key);
-        if (r == -EBADMSG)
-                return blob_corrupt(rd, key, NULL);
-        return r;
+        r = blob_check_finish(b, digest);
+        rd->check = NULL;
+        return check_blob(rd, key, r, digest);
 }
 
 static int render_setup(Render *rd) {
@@ -1046,9 +977,9 @@ static int render_in(Render *rd, const char *dir) {
 }
 
 int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const char *dir,
-                       const RenderOptions *options, ErrorDetail *error) {
+                       const RenderOptions *options, TreeDigests *digests, ErrorDetail *error) {
         Render rd = { .store = s, .images = images, .n = n, .options = options, .dir_fd = -EBADF,
-                      .error = error };
+                      .digests = digests, .error = error };
         int r;
 
         if (n == 0 || n > TREE_IMAGES_MAX)

@@ -90,9 +90,10 @@ TreeClaim tree_claims_get(const TreeClaims *c, const char *path);
 int tree_claims_select(TreeClaims *c, const TreeWhitelist *own, const TreeWhitelist *upper,
                        const char *clean_name, bool is_dir);
 
-/* Renders the images into dir (which must not exist; it is removed again on failure). */
+/* Renders the images into dir (which must not exist; it is removed again on failure). With
+ * digests, adds the content digest of every regular file written. */
 int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const char *dir,
-                       const RenderOptions *options, ErrorDetail *error);
+                       const RenderOptions *options, TreeDigests *digests, ErrorDetail *error);
 
 /* Removes a directory tree without following symlinks. Missing is fine. */
 int tree_remove_dir(int parent_fd, const char *name);

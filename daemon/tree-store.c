@@ -122,7 +122,7 @@ int tree_render(ImageStore *s, char *const *keys, const char *dir, const RenderO
                 r = error_detail_set(error, -ESTALE, "dependencies",
                                      "the dependencies of %s changed", keys[0]);
         if (r >= 0)
-                r = tree_render_images(s, images, n, dir, options, error);
+                r = tree_render_images(s, images, n, dir, options, NULL, error);
         free(images);
         tree_store_resolver_done(&sr);
         return r;
@@ -226,13 +226,14 @@ static int tree_info_fill(int trees_fd, const char *trees_path, const char *id, 
 static int render_and_publish(ImageStore *s, const TreeImage *images, size_t n, int trees_fd,
                               const char *path, ErrorDetail *error) {
         _cleanup_close_ int fd = -EBADF, marker = -EBADF;
+        _cleanup_(tree_digests_done) TreeDigests digests = {};
         char hash[TREE_HASH_LEN + 1];
         int r;
 
-        r = tree_render_images(s, images, n, path, NULL, error);
+        r = tree_render_images(s, images, n, path, NULL, &digests, error);
         if (r < 0)
                 return r;
-        r = tree_hash(path, hash);
+        r = tree_hash(path, &digests, hash);
         if (r < 0)
                 return r;
         fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -355,7 +356,7 @@ int tree_store_verify(ImageStore *s, const char *tree_id, char **ret_actual) {
         r = tree_info_fill(trees_fd, trees_path, tree_id, &info);
         if (r < 0)
                 return r;
-        r = tree_hash(info.path, actual);
+        r = tree_hash(info.path, NULL, actual);
         if (r < 0)
                 return r;
         if (strcmp(actual, info.hash) == 0)

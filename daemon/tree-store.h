@@ -2,19 +2,21 @@
  *   rootfs/    the flattened filesystem
  *   manifest   the top image's manifest
  *   image      the top image's key
- *   hash       the tree hash (rkt's algorithm), "sha512-" + 64 hex
+ *   hash       the tree hash (rkt's algorithm, SHA-256 per file), "sha512-" + 64 hex
  *   rendered   empty marker, written last: a tree without it is never used
  * The tree ID is "deps-" + the store key of sha512 over the flattened dependency keys joined
  * by ",", so a tree changes identity when a name-resolved dependency does. A tree is rendered
  * under an exclusive flock of trees/<id>.lck: two renders of one tree at once give one tree.
  * Rendering follows appc's acirenderer: dependency order, first writer wins, pathWhitelist,
- * parents masked by a higher non-directory, each blob's hash re-checked while it is read;
- * owners, modes, setuid bits, xattrs and times kept. */
+ * parents masked by a higher non-directory, every blob re-checked while it is read (against
+ * its check digest, see stream-digest.h, or its ID when it has none); owners, modes, setuid
+ * bits, xattrs and times kept. */
 #pragma once
 
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "blob-check.h"
 #include "error-detail.h"
 #include "image-store.h"
 
@@ -60,5 +62,24 @@ int tree_store_info(ImageStore *s, const char *tree_id, TreeInfo *ret);
 /* IDs of all rendered trees, sorted, NULL-terminated. A tree left half-rendered by a crash is
  * not listed; the next tree_store_get of it renders it again. */
 int tree_store_list(ImageStore *s, char ***ret_ids);
-/* rkt's tree hash over dir (the tree dir, holding rootfs/). */
-int tree_hash(const char *dir, char ret[TREE_HASH_LEN + 1]);
+/* The content digests of the regular files a render wrote, by path relative to the tree dir
+ * ("rootfs/bin/sh"), so the tree hash need not read them back. Each is allocated on its own:
+ * the render's hashing thread fills them in. */
+typedef struct TreeFileDigest {
+        char *path;
+        ContentDigest content;
+} TreeFileDigest;
+
+typedef struct TreeDigests {
+        TreeFileDigest **files;
+        size_t n;
+        bool sorted;
+} TreeDigests;
+
+void tree_digests_done(TreeDigests *d);
+/* A new entry for path, or NULL without memory. */
+TreeFileDigest *tree_digests_add(TreeDigests *d, const char *path);
+
+/* rkt's tree hash over dir (the tree dir, holding rootfs/). Files with a digest in known
+ * (may be NULL) are not read. */
+int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]);

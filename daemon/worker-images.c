@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "cleanup.h"
 #include "fs-util.h"
@@ -17,7 +16,6 @@
 #include "worker.h"
 #include "worker-pod.h"
 
-#define HASH_BUFFER (1024u * 1024u)
 
 static void strv_free(char **v) {
         for (size_t i = 0; v && v[i]; i++)
@@ -156,35 +154,6 @@ int worker_method_render(VarlinkCall *call, json_object *parameters, void *userd
         return varlink_call_reply(call, reply);
 }
 
-/* The SHA-512 of the blob, as an image ID. */
-static int blob_id(ImageStore *s, const char *key, char ret[IMAGE_ID_LEN + 1]) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ unsigned char *buf = malloc(HASH_BUFFER);
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        ssize_t n;
-        int r;
-
-        r = image_store_open_blob(s, key, &fd);
-        if (r < 0 || !buf || !md || EVP_DigestInit_ex(md, EVP_sha512(), NULL) != 1) {
-                EVP_MD_CTX_free(md);
-                return r < 0 ? r : -ENOMEM;
-        }
-        while ((n = read(fd, buf, HASH_BUFFER)) > 0)
-                EVP_DigestUpdate(md, buf, (size_t) n);
-        r = n < 0 ? NEG_ERRNO() : 0;
-        if (r >= 0 && EVP_DigestFinal_ex(md, digest, &len) != 1)
-                r = -EIO;
-        EVP_MD_CTX_free(md);
-        if (r < 0)
-                return r;
-        strcpy(ret, "sha512-");
-        for (unsigned i = 0; i < len && i < 64; i++)
-                snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
-        return 0;
-}
-
 /* The rendered trees with key on top, NULL-terminated. */
 static int trees_of(ImageStore *s, const char *key, TreeInfo **ret, size_t *ret_n) {
         char **ids = NULL;
@@ -232,7 +201,7 @@ int worker_method_verify(VarlinkCall *call, json_object *parameters, void *userd
         r = worker_image_store(w, &store);
         if (r < 0 || (r = image_store_get(store, key, &info)) < 0)
                 return r;
-        r = blob_id(store, key, actual);
+        r = image_store_blob_id(store, key, actual);
         if (r == -EUCLEAN)
                 return refuse_corrupted(call, info.id, NULL, info.id, "the stored image is missing or not a file");
         if (r < 0)

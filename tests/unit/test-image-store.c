@@ -25,10 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cleanup.h"
 #include "image-import.h"
 #include "image-store.h"
+#include "stream-digest.h"
 
 typedef struct Entry {
         const char *path;
@@ -986,6 +988,46 @@ static void test_reopen_after_crash(void **state) {
         image_info_clear(&info);
 }
 
+/* Imports record a check digest (the same for every compression of one tar); an index
+ * written before check digests existed (schema 1) is brought up to date on open, its images
+ * without one until a render records it. */
+static void test_check_digest(void **state) {
+        Fixture *f = *state;
+        const char *plain = good_image(f, "example.com/check", "1", ARCHIVE_FILTER_NONE);
+        const char *gz = good_image(f, "example.com/check", "1", ARCHIVE_FILTER_GZIP);
+        char index[256], id[IMAGE_ID_LEN + 1], digest[STREAM_DIGEST_LEN + 1];
+        ImageInfo info = {}, again = {};
+        sqlite3 *db = NULL;
+
+        assert_int_equal(import_path(f->store, plain, NULL, &info, NULL), 0);
+        assert_true(stream_digest_is_valid(info.check_digest));
+        assert_int_equal(import_path(f->store, gz, NULL, &again, NULL), 1);
+        assert_string_equal(again.check_digest, info.check_digest);
+        image_info_clear(&again);
+        assert_int_equal(image_store_blob_id(f->store, info.key, id), 0);
+        assert_string_equal(id, info.id);
+        memcpy(digest, info.check_digest, sizeof(digest));
+
+        /* Back to schema 1, as an older stage0d left it. */
+        image_store_free(f->store);
+        f->store = NULL;
+        snprintf(index, sizeof(index), "%s/index.sqlite", f->images);
+        assert_int_equal(sqlite3_open(index, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "ALTER TABLE images DROP COLUMN check_digest;"
+                                          "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(image_store_open(&f->store, f->dir), 0);
+        assert_int_equal(image_store_get(f->store, info.key, &again), 0);
+        assert_string_equal(again.check_digest, "");
+        image_info_clear(&again);
+        assert_int_equal(image_store_set_check_digest(f->store, info.key, "sha256-nothex"), -EINVAL);
+        assert_int_equal(image_store_set_check_digest(f->store, info.key, digest), 0);
+        assert_int_equal(image_store_get(f->store, info.key, &again), 0);
+        assert_string_equal(again.check_digest, digest);
+        image_info_clear(&again);
+        image_info_clear(&info);
+}
+
 #define N_CONCURRENT 4
 
 static void test_concurrent_import(void **state) {
@@ -1079,6 +1121,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_import_compressions, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_import_formats, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_check_digest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_tars, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_streams, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corpus, setup, teardown),

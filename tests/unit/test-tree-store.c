@@ -18,6 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cleanup.h"
 #include "tree-render.h"
@@ -739,28 +740,28 @@ static void test_tree_hash(void **state) {
 
         render_to(ctx, ctx->app, "hash-1", NULL, one, sizeof(one), 0);
         render_to(ctx, ctx->app, "hash-2", NULL, two, sizeof(two), 0);
-        assert_int_equal(tree_hash(one, h1), 0);
-        assert_int_equal(tree_hash(two, h2), 0);
+        assert_int_equal(tree_hash(one, NULL, h1), 0);
+        assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_equal(h1, h2);
         assert_memory_equal(h1, "sha512-", 7);
 
         snprintf(path, sizeof(path), "%s/rootfs/usr/bin/su", two);
         assert_int_equal(chmod(path, 0755), 0);          /* drop setuid */
-        assert_int_equal(tree_hash(two, h2), 0);
+        assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_not_equal(h1, h2);
         assert_int_equal(chmod(path, 04755), 0);
-        assert_int_equal(tree_hash(two, h2), 0);
+        assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_equal(h1, h2);
 
         assert_int_equal(lchown(path, 1, 0), 0);
-        assert_int_equal(tree_hash(two, h2), 0);
+        assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_not_equal(h1, h2);
         assert_int_equal(lchown(path, 0, 0), 0);
         assert_int_equal(chmod(path, 04755), 0);         /* chown dropped setuid */
 
         snprintf(path, sizeof(path), "%s/rootfs/etc/hostname", two);
         assert_int_equal(lsetxattr(path, "user.test", "basf", 4, 0), 0);
-        assert_int_equal(tree_hash(two, h2), 0);
+        assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_not_equal(h1, h2);
         assert_int_equal(lsetxattr(path, "user.test", "base", 4, 0), 0);
 
@@ -768,7 +769,7 @@ static void test_tree_hash(void **state) {
         assert_true(fd >= 0);
         assert_int_equal(pwrite(fd, "B", 1, 0), 1);      /* same size, other bytes */
         close(fd);
-        assert_int_equal(tree_hash(two, h2), 0);
+        assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_not_equal(h1, h2);
 
         assert_int_equal(tree_remove_dir(AT_FDCWD, one), 0);
@@ -819,6 +820,37 @@ static void test_corrupt_blob(void **state) {
         assert_int_equal(tree_store_list(ctx->store, &ids), 0);
         assert_null(ids[0]);
         free(ids);
+}
+
+/* An image indexed without a check digest (by an older stage0d) renders after its blob's
+ * SHA-512 is compared with its ID, and the render records the digest; the tree hash it
+ * writes is the one a verify (which reads every file back) computes. */
+static void test_render_without_check_digest(void **state) {
+        Ctx *ctx = need_root(state);
+        char key[IMAGE_KEY_LEN + 1], index[512];
+        ImageInfo before = {}, after = {};
+        ErrorDetail error = {};
+        TreeInfo info;
+        sqlite3 *db = NULL;
+
+        import_aci(ctx, "example.com/old", "", base_entries, 2, key, NULL);
+        assert_int_equal(image_store_get(ctx->store, key, &before), 0);
+        assert_true(stream_digest_is_valid(before.check_digest));
+        snprintf(index, sizeof(index), "%s/index.sqlite", image_store_path(ctx->store));
+        assert_int_equal(sqlite3_open(index, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "UPDATE images SET check_digest = NULL", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(image_store_get(ctx->store, key, &after), 0);
+        assert_string_equal(after.check_digest, "");
+        image_info_clear(&after);
+
+        assert_int_equal(tree_store_get(ctx->store, key, &info, &error), 0);
+        assert_int_equal(image_store_get(ctx->store, key, &after), 0);
+        assert_string_equal(after.check_digest, before.check_digest);
+        assert_int_equal(tree_store_verify(ctx->store, info.id, NULL), 0);
+        image_info_clear(&before);
+        image_info_clear(&after);
 }
 
 /* The child side of test_concurrent_get, run as a fresh exec of this binary: prints the inode
@@ -1058,6 +1090,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_no_escape),
                 cmocka_unit_test(test_repo_images),
                 cmocka_unit_test(test_corrupt_blob),
+                cmocka_unit_test(test_render_without_check_digest),
         };
         int r;
 

@@ -1,0 +1,251 @@
+/* BlobCheck; see blob-check.h. The reader (libarchive's thread) and the hashing thread share
+ * a queue of items: a new block, a data block inside the current one, an entry's end. Blocks
+ * are numbered; the thread's "released" count says how many it is done with, and the reader
+ * waits for it before reading into a buffer again. */
+#include <archive.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blob-check.h"
+
+#define SLOTS 4
+#define SLOT_SIZE (1024 * 1024)
+#define QUEUE_SIZE 1024
+#define BATCH 64
+
+typedef enum ItemType {
+        ITEM_BLOCK,
+        ITEM_DATA,
+        ITEM_END,
+} ItemType;
+
+typedef struct Item {
+        ItemType type;
+        const void *p;
+        size_t size;
+        uint64_t n;                  /* BLOCK: its number; DATA: file offset; END: entry size */
+        ContentDigest *out;
+} Item;
+
+struct BlobCheck {
+        int fd;
+        uint8_t *slots[SLOTS];
+        uint64_t blocks;             /* read so far; the reader's */
+        StreamDigest digest;         /* the thread's */
+        pthread_t thread;
+        bool started;
+
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        unsigned sleepers;
+        Item queue[QUEUE_SIZE];
+        uint64_t pushed, popped;
+        uint64_t released;
+        bool closing;
+        int error;                   /* the thread's first */
+};
+
+static void wake(BlobCheck *b) {
+        if (b->sleepers > 0)
+                pthread_cond_broadcast(&b->cond);
+}
+
+static void sleep_on(BlobCheck *b) {
+        b->sleepers++;
+        pthread_cond_wait(&b->cond, &b->lock);
+        b->sleepers--;
+}
+
+static int process(BlobCheck *b, const Item *it) {
+        int r;
+
+        switch (it->type) {
+        case ITEM_BLOCK:
+                return stream_digest_block(&b->digest, it->p, it->size);
+        case ITEM_DATA:
+                return stream_digest_data(&b->digest, it->p, it->size, it->n);
+        case ITEM_END:
+                if (!it->out)
+                        return stream_digest_entry_end(&b->digest, it->n, NULL);
+                r = stream_digest_entry_end(&b->digest, it->n, it->out->digest);
+                it->out->set = r > 0;
+                return r;
+        }
+        return -EINVAL;
+}
+
+static void *run(void *userdata) {
+        BlobCheck *b = userdata;
+
+        pthread_mutex_lock(&b->lock);
+        for (;;) {
+                /* A batch per lock: taking the lock per item made the reader contend for
+                 * it (and sleep in futex calls) thousands of times per image. */
+                Item batch[BATCH];
+                size_t n = 0;
+                uint64_t released = 0;
+                bool any_block = false;
+                int r = 0;
+
+                while (b->popped == b->pushed && !b->closing)
+                        sleep_on(b);
+                if (b->popped == b->pushed)
+                        break;
+                while (n < BATCH && b->popped < b->pushed)
+                        batch[n++] = b->queue[b->popped++ % QUEUE_SIZE];
+                wake(b);
+                pthread_mutex_unlock(&b->lock);
+                for (size_t i = 0; i < n; i++) {
+                        if (r >= 0 && !b->error)
+                                r = process(b, &batch[i]);
+                        if (batch[i].type == ITEM_BLOCK) {
+                                released = batch[i].n;
+                                any_block = true;
+                        }
+                }
+                pthread_mutex_lock(&b->lock);
+                if (r < 0 && !b->error)
+                        b->error = r;
+                /* Past a new block, the one before it is done with (even after an error,
+                 * so that the reader never waits for good). */
+                if (any_block) {
+                        b->released = released;
+                        wake(b);
+                }
+        }
+        pthread_mutex_unlock(&b->lock);
+        return NULL;
+}
+
+/* The thread is woken once per block (or when the queue is half full), not per item: it
+ * hashes faster than the extraction writes, so a wake-up per data block would cost the
+ * reader a futex call and a context switch for every file. */
+static void push(BlobCheck *b, Item it) {
+        pthread_mutex_lock(&b->lock);
+        while (b->pushed - b->popped >= QUEUE_SIZE) {
+                wake(b);
+                sleep_on(b);
+        }
+        b->queue[b->pushed++ % QUEUE_SIZE] = it;
+        if (it.type == ITEM_BLOCK || b->pushed - b->popped >= QUEUE_SIZE / 2)
+                wake(b);
+        pthread_mutex_unlock(&b->lock);
+}
+
+int blob_check_new(BlobCheck **ret, int fd) {
+        BlobCheck *b = calloc(1, sizeof(*b));
+
+        if (!b) {
+                close(fd);
+                return -ENOMEM;
+        }
+        b->fd = fd;
+        pthread_mutex_init(&b->lock, NULL);
+        pthread_cond_init(&b->cond, NULL);
+        for (size_t i = 0; i < SLOTS; i++) {
+                b->slots[i] = malloc(SLOT_SIZE);
+                if (!b->slots[i]) {
+                        blob_check_free(b);
+                        return -ENOMEM;
+                }
+        }
+        if (stream_digest_init(&b->digest) < 0) {
+                blob_check_free(b);
+                return -ENOMEM;
+        }
+        if (pthread_create(&b->thread, NULL, run, b) != 0) {
+                blob_check_free(b);
+                return -EAGAIN;
+        }
+        b->started = true;
+        *ret = b;
+        return 0;
+}
+
+static void stop(BlobCheck *b) {
+        if (!b->started)
+                return;
+        pthread_mutex_lock(&b->lock);
+        b->closing = true;
+        wake(b);
+        pthread_mutex_unlock(&b->lock);
+        pthread_join(b->thread, NULL);
+        b->started = false;
+}
+
+BlobCheck *blob_check_free(BlobCheck *b) {
+        if (!b)
+                return NULL;
+        stop(b);
+        pthread_cond_destroy(&b->cond);
+        pthread_mutex_destroy(&b->lock);
+        stream_digest_done(&b->digest);
+        for (size_t i = 0; i < SLOTS; i++)
+                free(b->slots[i]);
+        if (b->fd >= 0)
+                close(b->fd);
+        free(b);
+        return NULL;
+}
+
+/* Reads the next block into a free buffer and queues it: its size, 0 at the end, or < 0. */
+static ssize_t read_block(BlobCheck *b, const void **ret) {
+        uint8_t *slot = b->slots[b->blocks % SLOTS];
+        ssize_t n;
+
+        pthread_mutex_lock(&b->lock);
+        while (b->blocks - b->released >= SLOTS) {
+                wake(b);
+                sleep_on(b);
+        }
+        pthread_mutex_unlock(&b->lock);
+        do
+                n = read(b->fd, slot, SLOT_SIZE);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0)
+                return n < 0 ? -errno : 0;
+        push(b, (Item) { .type = ITEM_BLOCK, .p = slot, .size = (size_t) n, .n = b->blocks });
+        b->blocks++;
+        *ret = slot;
+        return n;
+}
+
+ssize_t blob_check_read(struct archive *a, void *userdata, const void **ret) {
+        ssize_t n = read_block(userdata, ret);
+
+        if (n < 0) {
+                archive_set_error(a, (int) -n, "reading the blob: %s", strerror((int) -n));
+                return -1;
+        }
+        return n;
+}
+
+int blob_check_data(BlobCheck *b, const void *data, size_t size, int64_t offset) {
+        if (size > 0)
+                push(b, (Item) { .type = ITEM_DATA, .p = data, .size = size,
+                                 .n = offset < 0 ? 0 : (uint64_t) offset });
+        return 0;
+}
+
+int blob_check_entry_end(BlobCheck *b, int64_t size, ContentDigest *ret) {
+        push(b, (Item) { .type = ITEM_END, .n = size < 0 ? 0 : (uint64_t) size, .out = ret });
+        return 0;
+}
+
+int blob_check_finish(BlobCheck *b, char ret[STREAM_DIGEST_LEN + 1]) {
+        const void *p;
+        ssize_t n;
+
+        /* What follows the end of the archive is part of the blob too. */
+        while ((n = read_block(b, &p)) > 0)
+                ;
+        stop(b);
+        if (n < 0)
+                return (int) n;
+        if (b->error)
+                return b->error;
+        return stream_digest_final(&b->digest, ret);
+}
