@@ -205,6 +205,22 @@ if run_detached "[$(app busybox 'sleep 1; exit 7')]"; then
         W=$RUN_UUID
         call io.stage0.Pods.Status "{\"uuid\": \"$W\"}"
         json_is "$T/out" '.pod.state' running "Run without more replies while the pod runs"
+        # Spares wait (and start) under SCHED_IDLE; a worker with a job, and the pod it
+        # runs, under SCHED_OTHER.
+        policies=""
+        for pid in $(pgrep -P "$DAEMON_PID"); do
+                policies+="$(cat "/proc/$pid/comm" 2>/dev/null)=$(chrt -p "$pid" 2>/dev/null |
+                        sed -n 's/.*policy: //p') "
+        done
+        check "the pod's worker runs under SCHED_OTHER ($policies)" \
+                grep -q 'w:Run=SCHED_OTHER' <<<"$policies"
+        check "the spare workers wait under SCHED_IDLE ($policies)" \
+                grep -q 'stage0-worker=SCHED_IDLE' <<<"$policies"
+        check "no spare runs at normal priority ($policies)" \
+                eval '! grep -q "stage0-worker=SCHED_OTHER" <<<"$policies"'
+        pod_pid=$(pgrep -f 'sleep 1$' | head -n 1)
+        check "the pod's app runs under SCHED_OTHER" \
+                eval '[ -n "$pod_pid" ] && chrt -p "$pod_pid" | grep -q SCHED_OTHER'
         start=$(now_ms)
         call io.stage0.Pods.Wait "{\"uuid\": \"$W\"}" --more
         took=$(($(now_ms) - start))
