@@ -835,9 +835,11 @@ static void blob_check_freep(BlobCheck **b) {
         *b = blob_check_free(*b);
 }
 
-/* The blob was read through; now compare. With no check digest recorded (an image indexed
- * before there were any) or one the stream does not allow, the blob's SHA-512 is compared
- * with the ID instead, and a digest computed here is recorded for the next render. */
+/* The blob was read through; now compare. The ID decides whenever the check digest cannot:
+ * none recorded (an image indexed before there were any), a stream the digest cannot follow,
+ * or a mismatch, which may also be a recorded digest gone bad or a libarchive that reads the
+ * tar differently since the import. Then the blob's SHA-512 is compared with the ID, and if
+ * the blob is good, the digest computed here is recorded for the next render. */
 static int check_blob(Render *rd, const char *key, int checked, const char *digest) {
         ImageInfo info = {};
         char id[IMAGE_ID_LEN + 1];
@@ -849,9 +851,8 @@ static int check_blob(Render *rd, const char *key, int checked, const char *dige
         r = image_store_get(rd->store, key, &info);
         if (r < 0)
                 return r;
-        if (checked >= 0 && info.check_digest[0]) {
-                ok = strcmp(digest, info.check_digest) == 0;
-        } else {
+        ok = checked >= 0 && strcmp(digest, info.check_digest) == 0;
+        if (!ok) {
                 r = image_store_blob_id(rd->store, key, id);
                 ok = r >= 0 && strcmp(id, info.id) == 0;
                 if (ok && checked >= 0)
