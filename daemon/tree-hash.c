@@ -68,6 +68,7 @@ typedef struct HashWalk {
         TreeDigests *known;          /* digests a render took, or NULL */
         char path[PATH_MAX];         /* the tree dir, then "/" and the current relative path */
         size_t root_len;
+        const char *name;            /* the current entry, relative to the working directory */
 } HashWalk;
 
 static int seen_compare(const void *a, const void *b) {
@@ -177,7 +178,7 @@ static int hash_xattr(HashWalk *w, const char *name) {
 
         if (!value)
                 return -ENOMEM;
-        n = lgetxattr(w->path, name, value, XATTR_VALUE_MAX_BYTES);
+        n = lgetxattr(w->name, name, value, XATTR_VALUE_MAX_BYTES);
         if (n < 0)
                 return NEG_ERRNO();
         r = md_add(w, "{\"Name\":", 8);
@@ -196,7 +197,7 @@ static int hash_xattrs(HashWalk *w) {
         size_t size, n = 0;
         int r;
 
-        r = xattr_names(w->path, &list, &size);
+        r = xattr_names(w->name, &list, &size);
         if (r < 0)
                 return r;
         names = calloc(size / 2 + 1, sizeof(char *));
@@ -339,10 +340,10 @@ static int hash_record(HashWalk *w, const struct stat *st, char type, const char
         return r < 0 ? r : md_add(w, "}\n", 2);
 }
 
-static int hash_dir(HashWalk *w);
+static int hash_dir(HashWalk *w, int parent_fd);
 
-/* w->path names the entry. */
-static int hash_entry(HashWalk *w) {
+/* w->path names the entry, and so does w->name in the working directory (its parent). */
+static int hash_entry(HashWalk *w, int parent_fd) {
         char link[PATH_MAX];
         const char *first;
         struct stat st;
@@ -350,7 +351,7 @@ static int hash_entry(HashWalk *w) {
         char type;
         int r;
 
-        if (lstat(w->path, &st) < 0)
+        if (lstat(w->name, &st) < 0)
                 return NEG_ERRNO();
         if (S_ISSOCK(st.st_mode))
                 return 0;
@@ -363,7 +364,7 @@ static int hash_entry(HashWalk *w) {
         if (first)
                 return hash_record(w, &st, '1', first, strlen(first));
         if (type == '2') {
-                link_len = readlink(w->path, link, sizeof(link));
+                link_len = readlink(w->name, link, sizeof(link));
                 if (link_len < 0)
                         return NEG_ERRNO();
                 if ((size_t) link_len >= sizeof(link))
@@ -373,7 +374,7 @@ static int hash_entry(HashWalk *w) {
         if (r < 0)
                 return r;
         if (type == '5')
-                return hash_dir(w);
+                return hash_dir(w, parent_fd);
         return 0;
 }
 
@@ -388,16 +389,21 @@ static void free_names(char **names, size_t n) {
         free(names);
 }
 
-/* The names in the directory w->path, sorted bytewise. */
-static int read_names(HashWalk *w, char ***ret, size_t *ret_n) {
-        DIR *d = opendir(w->path);
+/* The names in the directory open at fd, sorted bytewise. */
+static int read_names(int fd, char ***ret, size_t *ret_n) {
+        int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
         char **names = NULL;
         size_t n = 0, allocated = 0;
         struct dirent *de;
         int r = 0;
 
-        if (!d)
-                return NEG_ERRNO();
+        if (!d) {
+                r = NEG_ERRNO();
+                if (dfd >= 0)
+                        close(dfd);
+                return r;
+        }
         while ((errno = 0, de = readdir(d))) {
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                         continue;
@@ -431,14 +437,23 @@ static int read_names(HashWalk *w, char ***ret, size_t *ret_n) {
         return 0;
 }
 
-static int hash_dir(HashWalk *w) {
+/* Walks the directory w->path (w->name in the working directory, or the tree dir itself)
+ * from inside it: every lstat and xattr call then resolves one name, not the whole path.
+ * Goes back to parent_fd on the way out. */
+static int hash_dir(HashWalk *w, int parent_fd) {
         size_t len = strlen(w->path);
         bool top = len == w->root_len;
+        _cleanup_close_ int fd = open(top ? w->path : w->name,
+                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         char **names = NULL;
         size_t n = 0;
         int r;
 
-        r = read_names(w, &names, &n);
+        if (fd < 0)
+                return NEG_ERRNO();
+        if (fchdir(fd) < 0)
+                return NEG_ERRNO();
+        r = read_names(fd, &names, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 if (top && skipped_at_top(names[i]))
                         continue;
@@ -448,10 +463,13 @@ static int hash_dir(HashWalk *w) {
                 }
                 w->path[len] = '/';
                 strcpy(w->path + len + 1, names[i]);
-                r = hash_entry(w);
+                w->name = names[i];
+                r = hash_entry(w, fd);
                 w->path[len] = 0;
         }
         free_names(names, n);
+        if (fchdir(parent_fd) < 0 && r >= 0)
+                r = NEG_ERRNO();
         return r;
 }
 
@@ -554,6 +572,7 @@ static int records_digest(HashWalk *w, char ret[TREE_HASH_LEN + 1]) {
 
 int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) {
         _cleanup_(hash_walk_done) HashWalk w = {};
+        _cleanup_close_ int cwd = -EBADF;
         int r;
 
         w.known = known;
@@ -564,7 +583,11 @@ int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) 
         if (!w.out)
                 return -ENOMEM;
         strcpy(w.path, dir);
-        r = hash_dir(&w);
+        /* The walk changes the working directory as it goes, and comes back here. */
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0)
+                return NEG_ERRNO();
+        r = hash_dir(&w, cwd);
         if (r < 0)
                 return r;
         /* The stream's buffer is final once it is closed. */
