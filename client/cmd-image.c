@@ -752,6 +752,8 @@ static ExitStatus inspect_print(json_object *reply) {
         size_line_print("trees size:", image, "treeSize");
         time_line_print("imported:", image, "importedUsec", now);
         time_line_print("last used:", image, "lastUsedUsec", now);
+        if (json_string(image, "checkDigest"))
+                printf("%-11s %s\n", "checked by:", json_string(image, "checkDigest"));
         trees_print("trees:", json_array(reply, "trees"));
         printf("manifest:\n");
         command_print(manifest_text);

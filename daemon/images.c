@@ -110,6 +110,8 @@ static json_object *image_to_json(const ImageInfo *info) {
         json_object_object_add(o, "size", json_object_new_int64((int64_t) info->size));
         json_object_object_add(o, "importedUsec", json_object_new_int64((int64_t) info->imported_usec));
         json_object_object_add(o, "lastUsedUsec", json_object_new_int64((int64_t) info->last_used_usec));
+        if (info->check_digest[0])
+                json_object_object_add(o, "checkDigest", json_object_new_string(info->check_digest));
         return o;
 }
 

@@ -175,6 +175,9 @@ done
 check "inspect --label" [ "$(C --json image inspect stage0.io/test/busybox --label "arch=$arch" |
         jq -r .image.id)" = "$bb" ]
 check "inspect shows the manifest" [ "$(C --json image inspect "${bb:0:12}" | jq -r .manifest.name)" = stage0.io/test/busybox ]
+check "inspect shows the check digest" \
+        eval '[[ "$(C --json image inspect "${bb:0:12}" | jq -r .image.checkDigest)" =~ ^sha256-[0-9a-f]{64}$ ]]'
+check "inspect prints the check digest" eval 'C image inspect "${bb:0:12}" | grep -Eq "^checked by: +sha256-[0-9a-f]{64}$"'
 C image inspect stage0.io/test/busybox >"$T/out"
 check "inspect's text" grep -q "^name: *stage0.io/test/busybox$" "$T/out"
 C --json image inspect stage0.io/test/busybox:2.0 >"$T/out" 2>/dev/null && rc=0 || rc=$?
