@@ -240,6 +240,24 @@ static void run_output(LogFollow *f, json_object *chunks, bool done) {
         json_object_put(chunks);
 }
 
+/* A GC that runs as the pod exits may have marked it, or begun to remove it, before we read
+ * it: its apps may then come back without exit codes, or none at all. The worker read the
+ * codes before it let go of the pod; the caller gets those. */
+static void keep_exit_codes(json_object *pod, json_object *worker_apps) {
+        json_object *apps = json_object_object_get(pod, "apps");
+        size_t n;
+
+        if (!pod || !json_object_is_type(worker_apps, json_type_array) ||
+            json_object_array_length(worker_apps) == 0)
+                return;
+        n = json_object_is_type(apps, json_type_array) ? json_object_array_length(apps) : 0;
+        for (size_t i = 0; i < n; i++)
+                if (!json_object_object_get(json_object_array_get_idx(apps, i), "exitCode"))
+                        n = 0;
+        if (n == 0)
+                json_object_object_add(pod, "apps", json_object_get(worker_apps));
+}
+
 static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
         Pods *p = worker_job_userdata(j);
         RunState *s = worker_job_data(j);
@@ -281,7 +299,10 @@ static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
                 follow_free(s->follow);
                 s->follow = NULL;
         }
-        (void) varlink_call_reply(call, run_reply_json(p, s, rest));
+        json_object *o = run_reply_json(p, s, rest);
+        keep_exit_codes(json_object_object_get(o, "pod"),
+                        json_object_object_get(reply->parameters, "apps"));
+        (void) varlink_call_reply(call, o);
 }
 
 static void run_failed(WorkerJob *j, int r, const VarlinkReply *reply) {

@@ -419,11 +419,20 @@ static json_object *exit_codes(int pod_fd, json_object *manifest) {
         if (status_fd < 0)
                 status_fd = openat(pod_fd, "stage1/rootfs/rkt/status", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         for (size_t i = 0; i < json_object_array_length(apps); i++) {
-                const char *app = json_object_get_string(json_object_object_get(json_object_array_get_idx(apps, i), "name"));
+                json_object *entry = json_object_array_get_idx(apps, i);
+                json_object *image = json_object_object_get(entry, "image");
+                const char *app = json_object_get_string(json_object_object_get(entry, "name"));
+                const char *image_id = json_object_get_string(json_object_object_get(image, "id"));
+                const char *image_name = json_object_get_string(json_object_object_get(image, "name"));
                 _cleanup_free_ char *code = NULL;
                 json_object *o = json_object_new_object();
 
+                /* An AppStatus as Pods.Status has it: stage0d answers with this when GC has
+                 * taken the pod before the answer. */
                 json_object_object_add(o, "name", json_object_new_string(app));
+                json_object_object_add(o, "imageId", json_object_new_string(image_id ? image_id : ""));
+                if (image_name)
+                        json_object_object_add(o, "imageName", json_object_new_string(image_name));
                 if (status_fd >= 0 && read_file_at(status_fd, app, 64, &code) >= 0)
                         json_object_object_add(o, "exitCode", json_object_new_int(atoi(code)));
                 json_object_array_add(list, o);
