@@ -7,6 +7,8 @@
  * Hashing and writing run in a second thread (Sink), fed through a ring of slots: SHA-512
  * costs about as much as gzip decompression, so on two cores the pass takes about as long
  * as the slower of the two instead of their sum. This is the one copy we make.
+ * The tar reader reads every entry's data (rather than skipping it) so that this thread also
+ * takes the check digest (stream-digest.h) from the same blocks, without copying them.
  * Errors of our own (read, write, size) are kept in Pass.error, because libarchive reports
  * them to its caller only as ARCHIVE_FATAL. */
 #include <archive.h>

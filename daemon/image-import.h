@@ -1,7 +1,8 @@
 /* ImageImport: the one pass over an ACI that an import makes. The input is decompressed
  * (gzip, bzip2, xz, zstd or none, detected by libarchive), and each decompressed block is
  * hashed (SHA-512), written to the blob file and handed to a tar reader that checks every
- * entry as it goes by, so the input is read once and the blob is never read back.
+ * entry and takes the check digest (stream-digest.h) as it goes by, so the input is read once
+ * and the blob is never read back.
  * What the tar check refuses (each -EBADMSG, with ErrorDetail.field the entry's path as
  * written, less any trailing "/"):
  *   - entries other than "manifest" and "rootfs" / "rootfs/..." (a leading "./" is allowed);

@@ -1,7 +1,7 @@
 /* Rendering: flattening an image's dependencies (appc's acirenderer order), choosing which
  * entries of which image end up in the tree (first writer wins, pathWhitelist, masking by a
- * higher non-directory), and extracting them with libarchive in one pass per blob that also
- * re-hashes the blob.
+ * higher non-directory), and extracting them with libarchive in one pass per blob, while a
+ * second thread (blob-check.h) re-checks the blob and takes each file's content digest.
  *
  * Where we differ from acirenderer, on purpose:
  *  - the parents of a taken path count as claimed directories, so a lower image cannot put a
@@ -29,7 +29,6 @@
 
 #include "cleanup.h"
 #include "tree-render.h"
-
 
 /* No ARCHIVE_EXTRACT_SECURE_SYMLINKS: it lstat()s and opens every component of every path
  * (2.5x the cost of the extraction itself), and the claims make it redundant: a path is only
