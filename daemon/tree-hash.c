@@ -66,6 +66,7 @@ typedef struct HashWalk {
         size_t n_files;
         void *seen;                  /* tsearch tree of SeenInode */
         TreeDigests *known;          /* digests a render took, or NULL */
+        bool legacy;                 /* file digests in SHA-512, as before check digests */
         char path[PATH_MAX];         /* the tree dir, then "/" and the current relative path */
         size_t root_len;
         const char *name;            /* the current entry, relative to the working directory */
@@ -262,6 +263,11 @@ static int seen_before(HashWalk *w, const struct stat *st, const char **ret) {
 }
 
 #define DIGEST_HEX_LEN (2 * CONTENT_DIGEST_SIZE)
+#define LEGACY_DIGEST_HEX_LEN 128
+
+static size_t digest_hex_len(const HashWalk *w) {
+        return w->legacy ? LEGACY_DIGEST_HEX_LEN : DIGEST_HEX_LEN;
+}
 
 static int cmp_file_digest(const void *a, const void *b) {
         return strcmp((*(TreeFileDigest *const *) a)->path, (*(TreeFileDigest *const *) b)->path);
@@ -283,8 +289,8 @@ static const TreeFileDigest *known_digest(TreeDigests *d, const char *path) {
 /* Writes the digest of the file at w->path if it is known, else leaves room for it and
  * remembers where. */
 static int add_file_digest(HashWalk *w) {
-        static const char zeros[DIGEST_HEX_LEN] = { [0 ... DIGEST_HEX_LEN - 1] = '0' };
-        const TreeFileDigest *k = known_digest(w->known, w->path + w->root_len + 1);
+        static const char zeros[LEGACY_DIGEST_HEX_LEN] = { [0 ... LEGACY_DIGEST_HEX_LEN - 1] = '0' };
+        const TreeFileDigest *k = w->legacy ? NULL : known_digest(w->known, w->path + w->root_len + 1);
         FileDigest *more;
         off_t offset;
         int r;
@@ -308,7 +314,7 @@ static int add_file_digest(HashWalk *w) {
         if (!more[w->n_files].path)
                 return -ENOMEM;
         w->n_files++;
-        r = md_add(w, zeros, DIGEST_HEX_LEN);
+        r = md_add(w, zeros, digest_hex_len(w));
         return r < 0 ? r : md_add(w, "\"", 1);
 }
 
@@ -481,7 +487,7 @@ typedef struct DigestPool {
         atomic_int error;
 } DigestPool;
 
-static int digest_file(const char *path, char *hex) {
+static int digest_file(const char *path, bool legacy, char *hex) {
         static const char digits[] = "0123456789abcdef";
         _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         _cleanup_free_ uint8_t *buf = NULL;
@@ -495,7 +501,7 @@ static int digest_file(const char *path, char *hex) {
                 return NEG_ERRNO();
         buf = malloc(HASH_BUFFER_SIZE);
         md = EVP_MD_CTX_new();
-        if (!buf || !md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        if (!buf || !md || EVP_DigestInit_ex(md, legacy ? EVP_sha512() : EVP_sha256(), NULL) != 1)
                 r = -ENOMEM;
         while (r >= 0 && (n = read(fd, buf, HASH_BUFFER_SIZE)) != 0) {
                 if (n < 0 && errno == EINTR)
@@ -505,7 +511,8 @@ static int digest_file(const char *path, char *hex) {
                 else if (EVP_DigestUpdate(md, buf, (size_t) n) != 1)
                         r = -EIO;
         }
-        if (r >= 0 && (EVP_DigestFinal_ex(md, digest, &len) != 1 || len * 2 != DIGEST_HEX_LEN))
+        if (r >= 0 && (EVP_DigestFinal_ex(md, digest, &len) != 1 ||
+                       len * 2 != (legacy ? LEGACY_DIGEST_HEX_LEN : DIGEST_HEX_LEN)))
                 r = -EIO;
         EVP_MD_CTX_free(md);
         for (unsigned i = 0; r >= 0 && i < len; i++) {
@@ -525,7 +532,7 @@ static void *digest_worker(void *userdata) {
 
                 if (i >= w->n_files || atomic_load(&p->error) != 0)
                         return NULL;
-                r = digest_file(w->files[i].path, w->records + w->files[i].offset);
+                r = digest_file(w->files[i].path, w->legacy, w->records + w->files[i].offset);
                 if (r < 0)
                         atomic_store(&p->error, r);
         }
@@ -570,12 +577,14 @@ static int records_digest(HashWalk *w, char ret[TREE_HASH_LEN + 1]) {
         return 0;
 }
 
-int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) {
+static int hash_tree(const char *dir, TreeDigests *known, bool legacy,
+                     char ret[TREE_HASH_LEN + 1]) {
         _cleanup_(hash_walk_done) HashWalk w = {};
         _cleanup_close_ int cwd = -EBADF;
         int r;
 
         w.known = known;
+        w.legacy = legacy;
         w.root_len = strlen(dir);
         if (w.root_len + 2 >= sizeof(w.path))
                 return -ENAMETOOLONG;
@@ -597,6 +606,14 @@ int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) 
         if (r < 0)
                 return r;
         return records_digest(&w, ret);
+}
+
+int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) {
+        return hash_tree(dir, known, false, ret);
+}
+
+int tree_hash_legacy(const char *dir, char ret[TREE_HASH_LEN + 1]) {
+        return hash_tree(dir, NULL, true, ret);
 }
 
 void tree_digests_done(TreeDigests *d) {

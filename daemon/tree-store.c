@@ -339,7 +339,7 @@ int tree_store_get(ImageStore *s, const char *key, TreeInfo *ret, ErrorDetail *e
 
 int tree_store_verify(ImageStore *s, const char *tree_id, char **ret_actual) {
         _cleanup_close_ int trees_fd = -EBADF, lock = -EBADF;
-        char trees_path[4096], actual[TREE_HASH_LEN + 1];
+        char trees_path[4096], actual[TREE_HASH_LEN + 1], legacy[TREE_HASH_LEN + 1];
         TreeInfo info;
         int r;
 
@@ -360,6 +360,11 @@ int tree_store_verify(ImageStore *s, const char *tree_id, char **ret_actual) {
         if (r < 0)
                 return r;
         if (strcmp(actual, info.hash) == 0)
+                return 0;
+        r = tree_hash_legacy(info.path, legacy);
+        if (r < 0)
+                return r;
+        if (strcmp(legacy, info.hash) == 0)
                 return 0;
         if (ret_actual) {
                 *ret_actual = strdup(actual);

@@ -797,6 +797,32 @@ static void test_verify_tampered(void **state) {
         assert_int_equal(tree_store_remove(ctx->store, info.id), 0);
 }
 
+/* A tree recorded before check digests (SHA-512 per file in its hash) still verifies, and
+ * tampering with it is still found. */
+static void test_verify_legacy_tree(void **state) {
+        Ctx *ctx = need_root(state);
+        char path[4200], legacy[TREE_HASH_LEN + 1];
+        TreeInfo info = {};
+        FILE *f;
+
+        assert_int_equal(tree_store_get(ctx->store, ctx->app, &info, NULL), 0);
+        assert_int_equal(tree_hash_legacy(info.path, legacy), 0);
+        assert_string_not_equal(legacy, info.hash);
+        snprintf(path, sizeof(path), "%s/hash", info.path);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        assert_int_equal(fputs(legacy, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(tree_store_verify(ctx->store, info.id, NULL), 0);
+        snprintf(path, sizeof(path), "%s/rootfs/app/run", info.path);
+        f = fopen(path, "ae");
+        assert_non_null(f);
+        assert_int_equal(fputs("x", f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(tree_store_verify(ctx->store, info.id, NULL), -EBADMSG);
+        assert_int_equal(tree_store_remove(ctx->store, info.id), 0);
+}
+
 static void test_corrupt_blob(void **state) {
         Ctx *ctx = need_root(state);
         char key[IMAGE_KEY_LEN + 1], blob[512], **ids = NULL;
@@ -1098,6 +1124,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_uid_shift),
                 cmocka_unit_test(test_no_escape),
                 cmocka_unit_test(test_repo_images),
+                cmocka_unit_test(test_verify_legacy_tree),
                 cmocka_unit_test(test_corrupt_blob),
                 cmocka_unit_test(test_render_without_check_digest),
         };
