@@ -158,6 +158,12 @@ static _Noreturn void child_measure(int fd, pid_t parent, const char *tcti, unsi
                 _exit(EXIT_FAILURE);
         setenv("TSS2_LOG", "all+none", 1);
 
+        /* tss2 is loaded here, not by every worker; without it we cannot tell whether there
+         * is a TPM, so it is a failure, not "no TPM". */
+        if (!tpm_library_available()) {
+                child_send(STEP_FAILED);
+                _exit(EXIT_SUCCESS);
+        }
         if (Tss2_TctiLdr_Initialize(tcti, &t) != TSS2_RC_SUCCESS) {
                 child_send(STEP_NO_TPM);
                 _exit(EXIT_SUCCESS);

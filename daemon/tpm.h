@@ -65,6 +65,8 @@ int tpm_event_text(const char *root_hash, const char *pod_manifest, char *const 
  * fork-safe in glibc), and do not reap its child from elsewhere (no waitpid(-1)). A child stuck
  * in the kernel past SIGKILL is left behind for the caller's reaper after a short wait. */
 int tpm_measure(const TpmConfig *c, const char *uuid, const char *event_text);
+/* Loads tss2 (daemon/tss2-dl.c) if it is not loaded yet: false when it cannot be. */
+bool tpm_library_available(void);
 
 /* One log line, '\n'-terminated, malloc'd into *ret. digest is sha256(event_text). */
 int tpm_log_format(unsigned pcr, const uint8_t digest[32], const char *uuid, const char *event_text,

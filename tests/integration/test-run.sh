@@ -218,6 +218,14 @@ if run_detached "[$(app busybox 'sleep 1; exit 7')]"; then
                 grep -q 'stage0-worker=SCHED_IDLE' <<<"$policies"
         check "no spare runs at normal priority ($policies)" \
                 eval '! grep -q "stage0-worker=SCHED_OTHER" <<<"$policies"'
+        # libarchive and tss2 are loaded when a job needs them, not by every worker.
+        spare=
+        for pid in $(pgrep -P "$DAEMON_PID"); do
+                [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = stage0-worker ] && spare=$pid
+        done
+        check "a spare worker maps neither libarchive nor tss2" \
+                eval '[ -n "$spare" ] && grep -q libjson-c "/proc/$spare/maps" &&
+                      ! grep -Eq "libarchive|libtss2" "/proc/$spare/maps"'
         pod_pid=$(pgrep -f 'sleep 1$' | head -n 1)
         check "the pod's app runs under SCHED_OTHER" \
                 eval '[ -n "$pod_pid" ] && chrt -p "$pod_pid" | grep -q SCHED_OTHER'
