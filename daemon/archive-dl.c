@@ -36,18 +36,11 @@ static void *symbol(const char *name) {
         return p;
 }
 
-/* In a program that links libarchive itself, a lookup in it may search the program first and
- * find these very functions (when the program exports them): then the real ones are the next
- * definitions. */
 #define REAL(name)                                                                      \
         static __typeof__(&name) real;                                                  \
         __typeof__(&name) f = __atomic_load_n(&real, __ATOMIC_ACQUIRE);                 \
         if (!f) {                                                                       \
                 f = (__typeof__(&name)) symbol(#name);                                  \
-                if (f == &name)                                                         \
-                        f = (__typeof__(&name)) dlsym(RTLD_NEXT, #name);                \
-                if (!f || f == &name)                                                   \
-                        abort();                                                        \
                 __atomic_store_n(&real, f, __ATOMIC_RELEASE);                           \
         }
 
