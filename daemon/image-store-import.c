@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "hex.h"
 #include "image-import.h"
 #include "image-store-internal.h"
 
@@ -107,16 +108,6 @@ static int publish(ImageStore *s, TempFile *t, const ImageInfo *info, const char
         return r;
 }
 
-static void hex(char *out, const uint8_t *data, size_t n) {
-        static const char digits[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[data[i] >> 4];
-                out[2 * i + 1] = digits[data[i] & 15];
-        }
-        out[2 * n] = 0;
-}
-
 static uint64_t now_usec(void) {
         struct timespec ts;
 
@@ -172,7 +163,7 @@ int image_store_import(ImageStore *s, int fd, const ImageImportOptions *options,
                 return NEG_ERRNO();
 
         memcpy(info.id, "sha512-", 7);
-        hex(info.id + 7, res.digest, sizeof(res.digest));
+        hex_encode(res.digest, sizeof(res.digest), info.id + 7);
         memcpy(info.key, info.id, IMAGE_KEY_LEN);
         info.key[IMAGE_KEY_LEN] = 0;
         info.name = m->name;            /* borrowed for the insert */

@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "fs-util.h"
+#include "hex.h"
 #include "image-index.h"
 #include "image-store-internal.h"
 
@@ -48,16 +49,9 @@ void image_info_array_free(ImageInfo *a, size_t n) {
         free(a);
 }
 
-static bool is_lower_hex(const char *s, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
 static bool is_key(const char *key) {
         return key && strlen(key) == IMAGE_KEY_LEN && strncmp(key, "sha512-", 7) == 0 &&
-               is_lower_hex(key + 7, IMAGE_KEY_LEN - 7);
+               hex_is_lower(key + 7, IMAGE_KEY_LEN - 7);
 }
 
 static int mkdir_p(const char *path, mode_t mode) {
@@ -223,7 +217,7 @@ static int resolve_id(ImageStore *s, const char *prefix, char ***ret_ids, size_t
         int r;
 
         if (len < 9 || len > IMAGE_ID_LEN || strncmp(prefix, "sha512-", 7) != 0 ||
-            !is_lower_hex(prefix + 7, len - 7))
+            !hex_is_lower(prefix + 7, len - 7))
                 return -EINVAL;
         len = len < IMAGE_KEY_LEN ? len : IMAGE_KEY_LEN;
         memcpy(key_prefix, prefix, len);
@@ -395,8 +389,7 @@ int image_store_blob_id(ImageStore *s, const char *key, char ret[IMAGE_ID_LEN + 
         if (r < 0)
                 return r;
         memcpy(ret, "sha512-", 7);
-        for (unsigned i = 0; i < len; i++)
-                snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
+        hex_encode(digest, len, ret + 7);
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "hex.h"
 #include "pod-state.h"
 
 #define POD_DIR_MODE 0750
@@ -85,7 +86,7 @@ bool pod_uuid_valid(const char *s) {
         for (int i = 0; i < POD_UUID_LEN; i++) {
                 bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-                if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                if (dash ? s[i] != '-' : !hex_is_lower(s + i, 1))
                         return false;
         }
         return true;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "hex.h"
 #include "stream-digest.h"
 
 static const uint8_t zeros[64 * 1024];
@@ -105,16 +106,6 @@ int stream_digest_entry_end(StreamDigest *d, uint64_t size, uint8_t ret[CONTENT_
         return 1;
 }
 
-void content_digest_hex(const uint8_t digest[CONTENT_DIGEST_SIZE], char ret[2 * CONTENT_DIGEST_SIZE + 1]) {
-        static const char hex[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < CONTENT_DIGEST_SIZE; i++) {
-                ret[2 * i] = hex[digest[i] >> 4];
-                ret[2 * i + 1] = hex[digest[i] & 15];
-        }
-        ret[2 * CONTENT_DIGEST_SIZE] = 0;
-}
-
 int stream_digest_final(StreamDigest *d, char ret[STREAM_DIGEST_LEN + 1]) {
         uint8_t both[2 * CONTENT_DIGEST_SIZE], digest[EVP_MAX_MD_SIZE];
         unsigned len = 0, len2 = 0;
@@ -130,15 +121,11 @@ int stream_digest_final(StreamDigest *d, char ret[STREAM_DIGEST_LEN + 1]) {
             EVP_Digest(both, sizeof(both), digest, &len, EVP_sha256(), NULL) != 1)
                 return -EIO;
         memcpy(ret, STREAM_DIGEST_PREFIX, 7);
-        content_digest_hex(digest, ret + 7);
+        hex_encode(digest, CONTENT_DIGEST_SIZE, ret + 7);
         return 0;
 }
 
 bool stream_digest_is_valid(const char *s) {
-        if (!s || strlen(s) != STREAM_DIGEST_LEN || strncmp(s, STREAM_DIGEST_PREFIX, 7) != 0)
-                return false;
-        for (const char *p = s + 7; *p; p++)
-                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-                        return false;
-        return true;
+        return s && strlen(s) == STREAM_DIGEST_LEN && strncmp(s, STREAM_DIGEST_PREFIX, 7) == 0 &&
+               hex_is_lower(s + 7, STREAM_DIGEST_LEN - 7);
 }

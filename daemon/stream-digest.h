@@ -66,4 +66,3 @@ int stream_digest_final(StreamDigest *d, char ret[STREAM_DIGEST_LEN + 1]);
 
 /* True for "sha256-" and 64 lowercase hex digits. */
 bool stream_digest_is_valid(const char *s);
-void content_digest_hex(const uint8_t digest[CONTENT_DIGEST_SIZE], char ret[2 * CONTENT_DIGEST_SIZE + 1]);

@@ -29,6 +29,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "cleanup.h"
+#include "hex.h"
 #include "pod-state.h"
 #include "tpm.h"
 
@@ -60,16 +61,6 @@ static int sha256(const void *data, size_t size, uint8_t ret[SHA256_LEN]) {
         if (!EVP_Digest(data, size, ret, &len, EVP_sha256(), NULL) || len != SHA256_LEN)
                 return -ENOMEM;
         return 0;
-}
-
-static void hex_encode(const uint8_t *data, size_t size, char *ret) {
-        static const char digits[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < size; i++) {
-                ret[2 * i] = digits[data[i] >> 4];
-                ret[2 * i + 1] = digits[data[i] & 15];
-        }
-        ret[2 * size] = 0;
 }
 
 char *tpm_log_path(const char *data_dir) {

@@ -39,6 +39,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "hex.h"
 #include "tree-store.h"
 
 #define HASH_BUFFER_SIZE (256 * 1024)
@@ -299,7 +300,7 @@ static int add_file_digest(HashWalk *w) {
         if (r >= 0 && k) {
                 char hex[DIGEST_HEX_LEN + 1];
 
-                content_digest_hex(k->content.digest, hex);
+                hex_encode(k->content.digest, CONTENT_DIGEST_SIZE, hex);
                 r = md_add(w, hex, DIGEST_HEX_LEN);
                 return r < 0 ? r : md_add(w, "\"", 1);
         }
@@ -487,8 +488,8 @@ typedef struct DigestPool {
         atomic_int error;
 } DigestPool;
 
+/* Writes the digits into the records, where no NUL may go. */
 static int digest_file(const char *path, bool legacy, char *hex) {
-        static const char digits[] = "0123456789abcdef";
         _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
         _cleanup_free_ uint8_t *buf = NULL;
         unsigned char digest[EVP_MAX_MD_SIZE];
@@ -515,9 +516,11 @@ static int digest_file(const char *path, bool legacy, char *hex) {
                        len * 2 != (legacy ? LEGACY_DIGEST_HEX_LEN : DIGEST_HEX_LEN)))
                 r = -EIO;
         EVP_MD_CTX_free(md);
-        for (unsigned i = 0; r >= 0 && i < len; i++) {
-                hex[2 * i] = digits[digest[i] >> 4];
-                hex[2 * i + 1] = digits[digest[i] & 15];
+        if (r >= 0) {
+                char digits[LEGACY_DIGEST_HEX_LEN + 1];
+
+                hex_encode(digest, len, digits);
+                memcpy(hex, digits, 2 * len);
         }
         return r;
 }
@@ -572,8 +575,7 @@ static int records_digest(HashWalk *w, char ret[TREE_HASH_LEN + 1]) {
         if (!EVP_Digest(w->records, w->n_records, digest, &len, EVP_sha512(), NULL) || len < 32)
                 return -EIO;
         strcpy(ret, "sha512-");
-        for (size_t i = 0; i < 32; i++)
-                snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
+        hex_encode(digest, 32, ret + 7);
         return 0;
 }
 

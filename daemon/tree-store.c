@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "hex.h"
 #include "tree-render.h"
 #include "tree-store.h"
 
@@ -25,10 +26,7 @@
 static bool tree_id_is_valid(const char *id) {
         if (!id || strlen(id) != TREE_ID_LEN || strncmp(id, TREE_ID_PREFIX, 12) != 0)
                 return false;
-        for (const char *p = id + 12; *p; p++)
-                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-                        return false;
-        return true;
+        return hex_is_lower(id + 12, TREE_ID_LEN - 12);
 }
 
 int tree_id_from_keys(char *const *keys, char ret[TREE_ID_LEN + 1]) {
@@ -49,8 +47,7 @@ int tree_id_from_keys(char *const *keys, char ret[TREE_ID_LEN + 1]) {
         if (r < 0)
                 return r;
         strcpy(ret, TREE_ID_PREFIX);
-        for (size_t i = 0; i < 32; i++)
-                snprintf(ret + 12 + 2 * i, 3, "%02x", digest[i]);
+        hex_encode(digest, 32, ret + 12);
         return 0;
 }
 

@@ -736,11 +736,16 @@ static void render_to(Ctx *ctx, const char *key, const char *name, const RenderO
 static void test_tree_hash(void **state) {
         Ctx *ctx = need_root(state);
         char one[128], two[128], h1[TREE_HASH_LEN + 1], h2[TREE_HASH_LEN + 1], path[256];
+        char cwd_before[4096], cwd_after[4096];
         int fd;
 
         render_to(ctx, ctx->app, "hash-1", NULL, one, sizeof(one), 0);
         render_to(ctx, ctx->app, "hash-2", NULL, two, sizeof(two), 0);
+        /* The walk works from inside each directory and must come back. */
+        assert_non_null(getcwd(cwd_before, sizeof(cwd_before)));
         assert_int_equal(tree_hash(one, NULL, h1), 0);
+        assert_non_null(getcwd(cwd_after, sizeof(cwd_after)));
+        assert_string_equal(cwd_after, cwd_before);
         assert_int_equal(tree_hash(two, NULL, h2), 0);
         assert_string_equal(h1, h2);
         assert_memory_equal(h1, "sha512-", 7);
