@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "cmd-image.h"
 #include "command.h"
+#include "json-member.h"
 #include "output.h"
 
 #define METHOD_IMPORT "io.stage0.Images.Import"
@@ -347,31 +348,6 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static const char *json_string(json_object *o, const char *key) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-static bool json_int(json_object *o, const char *key, int64_t *ret) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-                return false;
-        *ret = json_object_get_int64(v);
-        return true;
-}
-
-static json_object *json_array(json_object *o, const char *key) {
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
-                return NULL;
-        return v;
-}
-
 static ExitStatus print_json(json_object *value) {
         _cleanup_free_ char *text = NULL;
 
@@ -438,18 +414,6 @@ static ExitStatus ref_from_arg(const Options *options, const char *sub, const ch
         return EXIT_STATUS_SUCCESS;
 }
 
-/* An object of one member: {key: value}; value is taken over. */
-static json_object *object_with(const char *key, json_object *value) {
-        json_object *o = json_object_new_object();
-
-        if (!o || !value || json_object_object_add(o, key, value) < 0) {
-                json_object_put(o);
-                json_object_put(value);
-                return NULL;
-        }
-        return o;
-}
-
 static int object_set(json_object *o, const char *key, json_object *value) {
         if (!value)
                 return -ENOMEM;
@@ -477,8 +441,8 @@ static void progress_draw(ImportProgress *p, json_object *parameters) {
 
         if (p->shown && now - p->drawn_usec < PROGRESS_INTERVAL_USEC)
                 return;
-        (void) json_int(parameters, "bytesRead", &done);
-        if (!json_int(parameters, "bytesTotal", &total))
+        (void) json_member_int(parameters, "bytesRead", &done);
+        if (!json_member_int(parameters, "bytesTotal", &total))
                 total = -1;
         image_progress_format(done > 0 ? (uint64_t) done : 0, total,
                               seconds > 0 ? (double) done / seconds : 0, line, sizeof(line));
@@ -502,7 +466,7 @@ static void import_result_print(const char *file, json_object *parameters) {
 
         (void) json_object_object_get_ex(parameters, "image", &image);
         (void) json_object_object_get_ex(parameters, "alreadyStored", &already);
-        id = json_string(image, "id");
+        id = json_member_string(image, "id");
         command_print(id ? id : "?");
         if (already && json_object_get_boolean(already))
                 fprintf(stderr, "%s: %s: already stored\n", PROGRAM_NAME, file);
@@ -546,7 +510,7 @@ static ExitStatus import_one(const Options *options, const char *file, const cha
         };
         int r;
 
-        parameters = object_with("path", json_object_new_string(path));
+        parameters = json_member_only("path", json_object_new_string(path));
         if (!parameters)
                 return oom();
         if (options_flag(options, "--allow-device-nodes") &&
@@ -601,20 +565,20 @@ typedef struct ListRow {
 } ListRow;
 
 static int list_row_fill(ListRow *row, json_object *image, bool full, uint64_t now) {
-        const char *id = json_string(image, "id");
+        const char *id = json_member_string(image, "id");
         json_object *labels = NULL;
         int64_t size, imported;
 
-        row->name = json_string(image, "name");
-        if (!id || !row->name || !json_int(image, "size", &size) ||
-            !json_int(image, "importedUsec", &imported) || size < 0 || imported < 0)
+        row->name = json_member_string(image, "name");
+        if (!id || !row->name || !json_member_int(image, "size", &size) ||
+            !json_member_int(image, "importedUsec", &imported) || size < 0 || imported < 0)
                 return -EBADMSG;
         if (full)
                 snprintf(row->id, sizeof(row->id), "%s", id);
         else
                 image_id_short(id, row->id, sizeof(row->id));
         (void) json_object_object_get_ex(image, "labels", &labels);
-        row->version = json_string(labels, "version");
+        row->version = json_member_string(labels, "version");
         if (!row->version)
                 row->version = "-";
         image_size_format((uint64_t) size, row->size, sizeof(row->size));
@@ -676,7 +640,7 @@ static ExitStatus list_run(const Options *options, char *const *args, size_t n_a
                 return status;
         if (options->json)
                 return print_json(reply.parameters);
-        images = json_array(reply.parameters, "images");
+        images = json_member_array(reply.parameters, "images");
         if (!images)
                 return malformed(options, METHOD_LIST);
         return list_print(options, images);
@@ -701,7 +665,7 @@ static void time_line_print(const char *key, json_object *o, const char *field, 
         char text[IMAGE_TEXT_MAX];
         int64_t usec;
 
-        if (!json_int(o, field, &usec) || usec < 0)
+        if (!json_member_int(o, field, &usec) || usec < 0)
                 printf("%-11s -\n", key);
         else
                 printf("%-11s %s\n", key, image_time_format((uint64_t) usec, now, text, sizeof(text)));
@@ -711,7 +675,7 @@ static void size_line_print(const char *key, json_object *o, const char *field) 
         char text[IMAGE_TEXT_MAX];
         int64_t size;
 
-        if (!json_int(o, field, &size) || size < 0)
+        if (!json_member_int(o, field, &size) || size < 0)
                 printf("%-11s -\n", key);
         else
                 printf("%-11s %s (%" PRId64 " bytes)\n", key,
@@ -725,7 +689,7 @@ static void trees_print(const char *key, json_object *trees) {
                 printf("%-11s -\n", key);
         for (size_t i = 0; i < n; i++) {
                 json_object *t = json_object_array_get_idx(trees, i);
-                const char *id = json_string(t, "id"), *hash = json_string(t, "hash");
+                const char *id = json_member_string(t, "id"), *hash = json_member_string(t, "hash");
 
                 printf("%-11s %s (hash %s)\n", i == 0 ? key : "", id ? id : "?", hash ? hash : "?");
         }
@@ -740,8 +704,8 @@ static ExitStatus inspect_print(json_object *reply) {
         (void) json_object_object_get_ex(reply, "image", &image);
         (void) json_object_object_get_ex(reply, "manifest", &manifest);
         (void) json_object_object_get_ex(image, "labels", &labels);
-        id = json_string(image, "id");
-        name = json_string(image, "name");
+        id = json_member_string(image, "id");
+        name = json_member_string(image, "name");
         if (!id || !name)
                 return EXIT_STATUS_CONNECTION;
         if (output_json(manifest, OUTPUT_JSON_PRETTY, &manifest_text) < 0)
@@ -752,9 +716,9 @@ static ExitStatus inspect_print(json_object *reply) {
         size_line_print("trees size:", image, "treeSize");
         time_line_print("imported:", image, "importedUsec", now);
         time_line_print("last used:", image, "lastUsedUsec", now);
-        if (json_string(image, "checkDigest"))
-                printf("%-11s %s\n", "checked by:", json_string(image, "checkDigest"));
-        trees_print("trees:", json_array(reply, "trees"));
+        if (json_member_string(image, "checkDigest"))
+                printf("%-11s %s\n", "checked by:", json_member_string(image, "checkDigest"));
+        trees_print("trees:", json_member_array(reply, "trees"));
         printf("manifest:\n");
         command_print(manifest_text);
         return EXIT_STATUS_SUCCESS;
@@ -769,7 +733,7 @@ static ExitStatus inspect_run(const Options *options, char *const *args, size_t 
         status = ref_from_arg(options, "inspect", args[0], &ref);
         if (status != EXIT_STATUS_SUCCESS)
                 return status;
-        parameters = object_with("image", TAKE_PTR(ref));
+        parameters = json_member_only("image", TAKE_PTR(ref));
         if (!parameters)
                 return oom();
         status = image_call(options, METHOD_INSPECT, parameters, &reply);
@@ -809,7 +773,7 @@ static ExitStatus rm_run(const Options *options, char *const *args, size_t n_arg
                         return oom();
                 }
         }
-        parameters = object_with("images", TAKE_PTR(refs));
+        parameters = json_member_only("images", TAKE_PTR(refs));
         if (!parameters)
                 return oom();
         status = image_call(options, METHOD_REMOVE, parameters, &reply);
@@ -817,10 +781,10 @@ static ExitStatus rm_run(const Options *options, char *const *args, size_t n_arg
                 return status;
         if (options->json)
                 return print_json(reply.parameters);
-        if (!json_array(reply.parameters, "removed"))
+        if (!json_member_array(reply.parameters, "removed"))
                 return malformed(options, METHOD_REMOVE);
-        ids_print("image", json_array(reply.parameters, "removed"));
-        ids_print("tree", json_array(reply.parameters, "removedTrees"));
+        ids_print("image", json_member_array(reply.parameters, "removed"));
+        ids_print("tree", json_member_array(reply.parameters, "removedTrees"));
         return EXIT_STATUS_SUCCESS;
 }
 
@@ -850,10 +814,10 @@ static ExitStatus gc_run(const Options *options, char *const *args, size_t n_arg
                 return status;
         if (options->json)
                 return print_json(reply.parameters);
-        if (!json_int(reply.parameters, "freedBytes", &freed) || freed < 0)
+        if (!json_member_int(reply.parameters, "freedBytes", &freed) || freed < 0)
                 return malformed(options, METHOD_GC);
-        ids_print("image", json_array(reply.parameters, "removedImages"));
-        ids_print("tree", json_array(reply.parameters, "removedTrees"));
+        ids_print("image", json_member_array(reply.parameters, "removedImages"));
+        ids_print("tree", json_member_array(reply.parameters, "removedTrees"));
         printf("freed %s\n", image_size_format((uint64_t) freed, text, sizeof(text)));
         return EXIT_STATUS_SUCCESS;
 }
@@ -875,7 +839,7 @@ static char *path_absolute(const char *dir) {
 
 static int render_parameters(const Options *options, json_object *ref, const char *target,
                              json_object **ret) {
-        _cleanup_json_ json_object *p = object_with("image", ref);
+        _cleanup_json_ json_object *p = json_member_only("image", ref);
 
         if (!p || object_set(p, "target", json_object_new_string(target)) < 0)
                 return -ENOMEM;
@@ -911,9 +875,9 @@ static ExitStatus render_run(const Options *options, char *const *args, size_t n
         if (options->json)
                 return print_json(reply.parameters);
         (void) json_object_object_get_ex(reply.parameters, "tree", &tree);
-        if (!json_string(tree, "id"))
+        if (!json_member_string(tree, "id"))
                 return malformed(options, METHOD_RENDER);
-        printf("rendered %s into %s\n", json_string(tree, "id"), target);
+        printf("rendered %s into %s\n", json_member_string(tree, "id"), target);
         return EXIT_STATUS_SUCCESS;
 }
 
@@ -927,7 +891,7 @@ static ExitStatus verify_run(const Options *options, char *const *args, size_t n
         status = ref_from_arg(options, "verify", args[0], &ref);
         if (status != EXIT_STATUS_SUCCESS)
                 return status;
-        parameters = object_with("image", TAKE_PTR(ref));
+        parameters = json_member_only("image", TAKE_PTR(ref));
         if (!parameters)
                 return oom();
         status = image_call(options, METHOD_VERIFY, parameters, &reply);
@@ -935,13 +899,13 @@ static ExitStatus verify_run(const Options *options, char *const *args, size_t n
                 return status;
         if (options->json)
                 return print_json(reply.parameters);
-        trees = json_array(reply.parameters, "trees");
-        if (!json_string(reply.parameters, "id") || !trees)
+        trees = json_member_array(reply.parameters, "trees");
+        if (!json_member_string(reply.parameters, "id") || !trees)
                 return malformed(options, METHOD_VERIFY);
-        printf("%s: ok\n", json_string(reply.parameters, "id"));
+        printf("%s: ok\n", json_member_string(reply.parameters, "id"));
         for (size_t i = 0; i < json_object_array_length(trees); i++)
                 printf("tree %s: ok\n",
-                       json_string(json_object_array_get_idx(trees, i), "id") ?: "?");
+                       json_member_string(json_object_array_get_idx(trees, i), "id") ?: "?");
         return EXIT_STATUS_SUCCESS;
 }
 

@@ -14,6 +14,7 @@
 #include "cmd-image.h"
 #include "cmd-pod.h"
 #include "config.h"
+#include "json-member.h"
 #include "output.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -111,34 +112,23 @@ ExitStatus pod_call(const Options *options, const char *method, json_object *par
         return command_report(options, method, r, reply);
 }
 
-static json_object *get(json_object *o, const char *key) {
-        json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *get_string(json_object *o, const char *key) {
-        json_object *v = get(o, key);
-
-        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 void pod_warnings_print(json_object *parameters) {
-        json_object *warnings = get(parameters, "warnings");
+        json_object *warnings = json_member_get(parameters, "warnings");
 
         if (!json_object_is_type(warnings, json_type_array))
                 return;
         for (size_t i = 0; i < json_object_array_length(warnings); i++) {
                 json_object *w = json_object_array_get_idx(warnings, i);
-                const char *option = get_string(w, "option");
+                const char *option = json_member_string(w, "option");
 
                 fprintf(stderr, "%s: warning: %s%s%s\n", PROGRAM_NAME, option ?: "",
-                        option ? ": " : "", get_string(w, "message") ?: "?");
+                        option ? ": " : "", json_member_string(w, "message") ?: "?");
         }
 }
 
 static int chunk_write(json_object *chunk) {
-        const char *stream = get_string(chunk, "stream"), *data = get_string(chunk, "data");
+        const char *stream = json_member_string(chunk, "stream");
+        const char *data = json_member_string(chunk, "data");
         _cleanup_free_ uint8_t *bytes = NULL;
         size_t n;
         FILE *out;
@@ -163,7 +153,7 @@ static int chunk_write(json_object *chunk) {
 }
 
 int pod_chunks_write(json_object *parameters, const char *key) {
-        json_object *chunks = get(parameters, key);
+        json_object *chunks = json_member_get(parameters, key);
 
         if (!chunks)
                 return 0;
@@ -180,7 +170,7 @@ int pod_chunks_write(json_object *parameters, const char *key) {
 /* --- prepare --- */
 
 static ExitStatus prepare_result(const Options *options, const PodArgs *args, json_object *parameters) {
-        const char *uuid = get_string(parameters, "uuid");
+        const char *uuid = json_member_string(parameters, "uuid");
 
         if (!uuid)
                 return pod_malformed(options, POD_METHOD("Prepare"));
@@ -216,7 +206,7 @@ static ExitStatus prepare_follow(const Options *options, const PodArgs *args,
                 if (!reply.continues)
                         return prepare_result(options, args, reply.parameters);
                 fprintf(stderr, "%s: preparing pod %s\n", PROGRAM_NAME,
-                        get_string(reply.parameters, "uuid") ?: "?");
+                        json_member_string(reply.parameters, "uuid") ?: "?");
         }
 }
 
@@ -340,11 +330,11 @@ static char *apps_join(json_object *apps, bool images, bool full) {
                 return NULL;
         for (size_t i = 0; i < json_object_array_length(apps); i++) {
                 json_object *app = json_object_array_get_idx(apps, i);
-                const char *s = images ? get_string(app, "imageName") : get_string(app, "name");
+                const char *s = json_member_string(app, images ? "imageName" : "name");
 
-                if (!s && images && get_string(app, "imageId"))
-                        s = full ? get_string(app, "imageId") :
-                                   image_id_short(get_string(app, "imageId"), id, sizeof(id));
+                if (!s && images && json_member_string(app, "imageId"))
+                        s = full ? json_member_string(app, "imageId") :
+                                   image_id_short(json_member_string(app, "imageId"), id, sizeof(id));
                 fprintf(f, "%s%s", i > 0 ? "," : "", s ?: "?");
         }
         if (json_object_array_length(apps) == 0)
@@ -357,7 +347,7 @@ static char *apps_join(json_object *apps, bool images, bool full) {
 }
 
 static void time_cell(json_object *pod, const char *key, uint64_t now, char *buf, size_t size) {
-        json_object *v = get(pod, key);
+        json_object *v = json_member_get(pod, key);
 
         if (json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
                 image_time_format((uint64_t) json_object_get_int64(v), now, buf, size);
@@ -366,10 +356,10 @@ static void time_cell(json_object *pod, const char *key, uint64_t now, char *buf
 }
 
 static int list_row_fill(ListRow *row, json_object *pod, bool full, uint64_t now) {
-        const char *uuid = get_string(pod, "uuid");
-        json_object *apps = get(pod, "apps");
+        const char *uuid = json_member_string(pod, "uuid");
+        json_object *apps = json_member_get(pod, "apps");
 
-        row->state = get_string(pod, "state");
+        row->state = json_member_string(pod, "state");
         if (!uuid || !row->state || !json_object_is_type(apps, json_type_array))
                 return -EBADMSG;
         snprintf(row->uuid, sizeof(row->uuid), "%.*s", full ? 63 : UUID_SHORT, uuid);
@@ -452,7 +442,7 @@ static ExitStatus list_run(const Options *options) {
                 return status;
         if (options->json)
                 return pod_print_json(reply.parameters, OUTPUT_JSON_PRETTY);
-        pods = get(reply.parameters, "pods");
+        pods = json_member_get(reply.parameters, "pods");
         if (!json_object_is_type(pods, json_type_array))
                 return pod_malformed(options, POD_METHOD("List"));
         return list_print(options, pods);
@@ -482,23 +472,13 @@ const Command command_list = {
 
 /* --- status, cat-manifest, rm --- */
 
-static json_object *uuid_parameters(const char *uuid) {
-        json_object *p = json_object_new_object();
-
-        if (!p || json_object_object_add(p, "uuid", json_object_new_string(uuid)) < 0) {
-                json_object_put(p);
-                return NULL;
-        }
-        return p;
-}
-
 ExitStatus pod_status_print(const Options *options, const char *method, json_object *parameters) {
         _cleanup_free_ char *text = NULL;
         int r;
 
         if (options->json)
                 return pod_print_json(parameters, OUTPUT_JSON_PRETTY);
-        r = pod_args_status_text(get(parameters, "pod"), &text);
+        r = pod_args_status_text(json_member_get(parameters, "pod"), &text);
         if (r == -ENOMEM)
                 return pod_oom();
         if (r < 0)
@@ -509,7 +489,8 @@ ExitStatus pod_status_print(const Options *options, const char *method, json_obj
 
 static ExitStatus status_run(const Options *options) {
         _cleanup_(varlink_reply_clear) VarlinkReply reply = {};
-        _cleanup_json_ json_object *parameters = uuid_parameters(options->args[0]);
+        _cleanup_json_ json_object *parameters =
+                json_member_only("uuid", json_object_new_string(options->args[0]));
         bool wait = options_flag(options, "--wait");
         const char *method = wait ? POD_METHOD("Wait") : POD_METHOD("Status");
         ExitStatus status;
@@ -544,7 +525,8 @@ const Command command_status = {
 
 static ExitStatus cat_manifest_run(const Options *options) {
         _cleanup_(varlink_reply_clear) VarlinkReply reply = {};
-        _cleanup_json_ json_object *parameters = uuid_parameters(options->args[0]);
+        _cleanup_json_ json_object *parameters =
+                json_member_only("uuid", json_object_new_string(options->args[0]));
         json_object *pod, *manifest;
         ExitStatus status;
 
@@ -553,13 +535,14 @@ static ExitStatus cat_manifest_run(const Options *options) {
         status = pod_call(options, POD_METHOD("Status"), parameters, options->timeout_usec, &reply);
         if (status != EXIT_STATUS_SUCCESS)
                 return status;
-        pod = get(reply.parameters, "pod");
+        pod = json_member_get(reply.parameters, "pod");
         if (!json_object_is_type(pod, json_type_object))
                 return pod_malformed(options, POD_METHOD("Status"));
-        manifest = get(pod, "manifest");
+        manifest = json_member_get(pod, "manifest");
         if (!json_object_is_type(manifest, json_type_object)) {
                 fprintf(stderr, "%s: pod %s has no manifest yet (state %s)\n", PROGRAM_NAME,
-                        get_string(pod, "uuid") ?: options->args[0], get_string(pod, "state") ?: "?");
+                        json_member_string(pod, "uuid") ?: options->args[0],
+                        json_member_string(pod, "state") ?: "?");
                 return EXIT_STATUS_SERVICE_ERROR;
         }
         return pod_print_json(manifest, OUTPUT_JSON_PRETTY);
@@ -578,7 +561,8 @@ const Command command_cat_manifest = {
 
 static ExitStatus rm_one(const Options *options, const char *uuid) {
         _cleanup_(varlink_reply_clear) VarlinkReply reply = {};
-        _cleanup_json_ json_object *parameters = uuid_parameters(uuid);
+        _cleanup_json_ json_object *parameters =
+                json_member_only("uuid", json_object_new_string(uuid));
         ExitStatus status;
 
         if (!parameters)
@@ -586,11 +570,11 @@ static ExitStatus rm_one(const Options *options, const char *uuid) {
         status = pod_call(options, POD_METHOD("Remove"), parameters, options->timeout_usec, &reply);
         if (status != EXIT_STATUS_SUCCESS)
                 return status;
-        if (!get_string(reply.parameters, "uuid"))
+        if (!json_member_string(reply.parameters, "uuid"))
                 return pod_malformed(options, POD_METHOD("Remove"));
         if (options->json)
                 return pod_print_json(reply.parameters, OUTPUT_JSON_LINE);
-        command_print(get_string(reply.parameters, "uuid"));
+        command_print(json_member_string(reply.parameters, "uuid"));
         return EXIT_STATUS_SUCCESS;
 }
 

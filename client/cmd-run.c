@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "cmd-image.h"
 #include "cmd-pod.h"
+#include "json-member.h"
 #include "output.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -19,35 +20,13 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkClient *, varlink_client_free);
 
-static json_object *get(json_object *o, const char *key) {
-        json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *get_string(json_object *o, const char *key) {
-        json_object *v = get(o, key);
-
-        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static int add(json_object *o, const char *key, json_object *value) {
-        if (!value)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, value) < 0) {
-                json_object_put(value);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 /* --- run, run-prepared --- */
 
 /* The final reply of an attached run: the app's exit code becomes ours. */
 static ExitStatus attached_end(const Options *options, const char *method, json_object *parameters) {
         int code;
 
-        if (pod_args_exit_code(get(parameters, "pod"), &code) < 0)
+        if (pod_args_exit_code(json_member_get(parameters, "pod"), &code) < 0)
                 return pod_malformed(options, method);
         return (ExitStatus) code;
 }
@@ -75,7 +54,7 @@ static ExitStatus run_attached(const Options *options, const char *method, json_
         uint64_t timeout = pod_stream_timeout(options);
         int r;
 
-        if (add(parameters, "output", json_object_new_boolean(1)) < 0)
+        if (json_member_add(parameters, "output", json_object_new_boolean(1)) < 0)
                 return pod_oom();
         if (command_connect(options, &client) < 0)
                 return EXIT_STATUS_CONNECTION;
@@ -104,12 +83,12 @@ static ExitStatus run_detached(const Options *options, const char *method, json_
         status = pod_call(options, method, parameters, options->timeout_usec, &reply);
         if (status != EXIT_STATUS_SUCCESS)
                 return status;
-        if (!get_string(reply.parameters, "uuid"))
+        if (!json_member_string(reply.parameters, "uuid"))
                 return pod_malformed(options, method);
         if (options->json)
                 return pod_print_json(reply.parameters, OUTPUT_JSON_PRETTY);
         pod_warnings_print(reply.parameters);
-        command_print(get_string(reply.parameters, "uuid"));
+        command_print(json_member_string(reply.parameters, "uuid"));
         return EXIT_STATUS_SUCCESS;
 }
 
@@ -119,11 +98,11 @@ static int run_parameters(PodArgs *args, json_object **ret) {
 
         if (!p)
                 return -ENOMEM;
-        if (args->spec && add(p, "spec", TAKE_PTR(args->spec)) < 0)
+        if (args->spec && json_member_add(p, "spec", TAKE_PTR(args->spec)) < 0)
                 return -ENOMEM;
-        if (args->uuid && add(p, "uuid", json_object_new_string(args->uuid)) < 0)
+        if (args->uuid && json_member_add(p, "uuid", json_object_new_string(args->uuid)) < 0)
                 return -ENOMEM;
-        if (args->options && add(p, "options", TAKE_PTR(args->options)) < 0)
+        if (args->options && json_member_add(p, "options", TAKE_PTR(args->options)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(p);
         return 0;
@@ -192,19 +171,10 @@ const Command command_run_prepared = {
 
 /* --- wait --- */
 
-static json_object *uuid_parameters(const char *uuid) {
-        json_object *p = json_object_new_object();
-
-        if (!p || add(p, "uuid", json_object_new_string(uuid)) < 0) {
-                json_object_put(p);
-                return NULL;
-        }
-        return p;
-}
-
 static ExitStatus wait_run(const Options *options) {
         _cleanup_(varlink_reply_clear) VarlinkReply reply = {};
-        _cleanup_json_ json_object *parameters = uuid_parameters(options->args[0]);
+        _cleanup_json_ json_object *parameters =
+                json_member_only("uuid", json_object_new_string(options->args[0]));
         ExitStatus status;
 
         if (!parameters)
@@ -232,12 +202,15 @@ const Command command_wait = {
 static ExitStatus stop_one(const Options *options, const char *uuid, bool force,
                            const uint64_t *grace_usec) {
         _cleanup_(varlink_reply_clear) VarlinkReply reply = {};
-        _cleanup_json_ json_object *parameters = uuid_parameters(uuid);
+        _cleanup_json_ json_object *parameters =
+                json_member_only("uuid", json_object_new_string(uuid));
         uint64_t grace = grace_usec ? *grace_usec : STOP_DEFAULT_USEC, timeout = options->timeout_usec;
         ExitStatus status;
 
-        if (!parameters || (force && add(parameters, "force", json_object_new_boolean(1)) < 0) ||
-            (grace_usec && add(parameters, "timeoutUsec", json_object_new_int64((int64_t) grace)) < 0))
+        if (!parameters ||
+            (force && json_member_add(parameters, "force", json_object_new_boolean(1)) < 0) ||
+            (grace_usec &&
+             json_member_add(parameters, "timeoutUsec", json_object_new_int64((int64_t) grace)) < 0))
                 return pod_oom();
         /* The reply comes after the grace period; the reply timeout is on top of it. */
         if (timeout != VARLINK_TIMEOUT_INFINITY)
@@ -248,7 +221,7 @@ static ExitStatus stop_one(const Options *options, const char *uuid, bool force,
                 return status;
         if (options->json)
                 return pod_print_json(reply.parameters, OUTPUT_JSON_LINE);
-        command_print(get_string(get(reply.parameters, "pod"), "uuid") ?: uuid);
+        command_print(json_member_string(json_member_get(reply.parameters, "pod"), "uuid") ?: uuid);
         return EXIT_STATUS_SUCCESS;
 }
 
@@ -322,11 +295,13 @@ static ExitStatus logs_read(const Options *options, VarlinkClient *client, uint6
 
 static ExitStatus logs_run(const Options *options) {
         _cleanup_(varlink_client_freep) VarlinkClient *client = NULL;
-        _cleanup_json_ json_object *parameters = uuid_parameters(options->args[0]);
+        _cleanup_json_ json_object *parameters =
+                json_member_only("uuid", json_object_new_string(options->args[0]));
         bool follow = options_flag(options, "-f") || options_flag(options, "--follow");
         int r;
 
-        if (!parameters || (follow && add(parameters, "follow", json_object_new_boolean(1)) < 0))
+        if (!parameters ||
+            (follow && json_member_add(parameters, "follow", json_object_new_boolean(1)) < 0))
                 return pod_oom();
         if (command_connect(options, &client) < 0)
                 return EXIT_STATUS_CONNECTION;

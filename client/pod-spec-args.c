@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "cmd-image.h"
+#include "json-member.h"
 #include "options.h"
 #include "pod-spec-args.h"
 
@@ -175,17 +176,6 @@ static json_object *member(json_object *o, const char *key, json_type type) {
         return v;
 }
 
-/* Adds value (taken over) as o[key]. */
-static int add(json_object *o, const char *key, json_object *value) {
-        if (!value)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, value) < 0) {
-                json_object_put(value);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int append(json_object *array, json_object *value) {
         if (!array || !value) {
                 json_object_put(value);
@@ -210,7 +200,7 @@ static int set_once(Parser *p, const PodFlag *flag, json_object *target, json_ob
                 json_object_put(value);
                 return given_twice(p, flag, target);
         }
-        return add(target, flag->key, value);
+        return json_member_add(target, flag->key, value);
 }
 
 /* Splits s at commas into newly allocated parts; an empty part is refused. */
@@ -275,7 +265,7 @@ static int apply_switch(Parser *p, const PodFlag *flag, json_object *target, con
         (void) p;
         if (strcmp(value, "true") != 0)
                 return 0;
-        return add(target, flag->key, json_object_new_boolean(1));
+        return json_member_add(target, flag->key, json_object_new_boolean(1));
 }
 
 /* NAME=VALUE into the map target[flag->key]. */
@@ -297,7 +287,7 @@ static int apply_map_entry(Parser *p, const PodFlag *flag, json_object *target,
                                     p->app_image);
                 return fail(p, "%s sets '%s' twice", flag->name, name);
         }
-        return add(map, name, json_object_new_string(eq + 1));
+        return json_member_add(map, name, json_object_new_string(eq + 1));
 }
 
 /* A comma-separated list of names, such as capabilities. */
@@ -356,14 +346,14 @@ static int seccomp_item(Parser *p, const PodFlag *flag, json_object *seccomp, js
                 if (strcmp(eq + 1, "retain") != 0 && strcmp(eq + 1, "remove") != 0)
                         return fail(p, "%s mode must be retain or remove, not '%s'", flag->name,
                                     eq + 1);
-                return add(seccomp, "mode", json_object_new_string(eq + 1));
+                return json_member_add(seccomp, "mode", json_object_new_string(eq + 1));
         }
         if (strncmp(item, "errno=", 6) == 0) {
                 if (json_object_object_get_ex(seccomp, "errno", NULL))
                         return fail(p, "%s gives errno= twice", flag->name);
                 if (eq[1] == '\0')
                         return fail(p, "%s has an empty errno=", flag->name);
-                return add(seccomp, "errno", json_object_new_string(eq + 1));
+                return json_member_add(seccomp, "errno", json_object_new_string(eq + 1));
         }
         return fail(p, "%s has an unknown parameter '%.*s' (mode and errno are known)",
                     flag->name, (int) (eq - item), item);
@@ -413,7 +403,7 @@ static int params_parse(Parser *p, const PodFlag *flag, const Parts *parts, size
                         return fail(p, "%s gives %s= twice", flag->name, key);
                 if (eq[1] == '\0')
                         return fail(p, "%s has an empty %s=", flag->name, key);
-                if (add(o, key, json_object_new_string(eq + 1)) < 0)
+                if (json_member_add(o, key, json_object_new_string(eq + 1)) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -438,8 +428,8 @@ static int apply_mount(Parser *p, const PodFlag *flag, json_object *target, cons
             !json_object_object_get_ex(given, "target", &path))
                 return fail(p, "%s needs volume=NAME,target=PATH, not '%s'", flag->name, value);
         mount = json_object_new_object();
-        if (!mount || add(mount, "volume", json_object_get(volume)) < 0 ||
-            add(mount, "path", json_object_get(path)) < 0)
+        if (!mount || json_member_add(mount, "volume", json_object_get(volume)) < 0 ||
+            json_member_add(mount, "path", json_object_get(path)) < 0)
                 return -ENOMEM;
         return append(member(target, flag->key, json_type_array), TAKE_PTR(mount));
 }
@@ -476,7 +466,7 @@ static int volume_convert(Parser *p, const PodFlag *flag, json_object *given, js
                         typed = json_object_new_string(s);
                 } else
                         typed = json_object_get(v);
-                if (add(volume, key, typed) < 0)
+                if (json_member_add(volume, key, typed) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -505,7 +495,7 @@ static int apply_volume(Parser *p, const PodFlag *flag, json_object *target, con
         if (!json_object_object_get_ex(given, "kind", NULL))
                 return fail(p, "%s needs kind=host or kind=empty in '%s'", flag->name, value);
         volume = json_object_new_object();
-        if (!volume || add(volume, "name", json_object_new_string(parts.v[0])) < 0)
+        if (!volume || json_member_add(volume, "name", json_object_new_string(parts.v[0])) < 0)
                 return -ENOMEM;
         r = volume_convert(p, flag, given, volume);
         if (r < 0)
@@ -541,9 +531,9 @@ static int apply_port(Parser *p, const PodFlag *flag, json_object *target, const
                 return fail(p, "%s needs a host port from 1 to %d, not '%s'", flag->name, PORT_MAX,
                             number);
         port = json_object_new_object();
-        if (!port || add(port, "name", json_object_new_string(name)) < 0 ||
-            add(port, "hostPort", json_object_new_int64(n)) < 0 ||
-            (ip && add(port, "hostIp", json_object_new_string(ip)) < 0))
+        if (!port || json_member_add(port, "name", json_object_new_string(name)) < 0 ||
+            json_member_add(port, "hostPort", json_object_new_int64(n)) < 0 ||
+            (ip && json_member_add(port, "hostIp", json_object_new_string(ip)) < 0))
                 return -ENOMEM;
         return append(member(target, flag->key, json_type_array), TAKE_PTR(port));
 }
@@ -601,7 +591,7 @@ static int apply_inherit_env(Parser *p, const PodFlag *flag, json_object *target
                 if (!name)
                         return -ENOMEM;
                 if (!json_object_object_get_ex(env, name, NULL) &&
-                    add(env, name, json_object_new_string(eq + 1)) < 0)
+                    json_member_add(env, name, json_object_new_string(eq + 1)) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -613,7 +603,7 @@ static int apply_no_overlay(Parser *p, const PodFlag *flag, json_object *target,
         /* --no-overlay=false asks for the default, which is to leave overlay unset. */
         if (strcmp(value, "true") != 0 || json_object_object_get_ex(target, flag->key, NULL))
                 return 0;
-        return add(target, flag->key, json_object_new_boolean(0));
+        return json_member_add(target, flag->key, json_object_new_boolean(0));
 }
 
 static int apply_private_users(Parser *p, const PodFlag *flag, json_object *target,
@@ -621,7 +611,7 @@ static int apply_private_users(Parser *p, const PodFlag *flag, json_object *targ
         (void) p;
         if (strcmp(value, "true") != 0 || json_object_object_get_ex(target, flag->key, NULL))
                 return 0;
-        return add(target, flag->key, json_object_new_object());
+        return json_member_add(target, flag->key, json_object_new_object());
 }
 
 static int apply_pod_manifest(Parser *p, const PodFlag *flag, json_object *target,
@@ -641,7 +631,7 @@ static int apply_pod_manifest(Parser *p, const PodFlag *flag, json_object *targe
                 return r;
         if (r < 0)
                 return fail(p, "%s %s: %s", flag->name, value, reason);
-        return add(target, flag->key, TAKE_PTR(manifest));
+        return json_member_add(target, flag->key, TAKE_PTR(manifest));
 }
 
 static int apply_image_ref(Parser *p, const PodFlag *flag, json_object *target,
@@ -681,8 +671,8 @@ static int apply_net(Parser *p, const PodFlag *flag, json_object *target, const 
                 if (colon && colon[0] == '\0')
                         return fail(p, "%s has empty arguments after '%s:'", flag->name,
                                     parts.v[i]);
-                if (!net || add(net, "name", json_object_new_string(parts.v[i])) < 0 ||
-                    (colon && add(net, "args", json_object_new_string(colon)) < 0))
+                if (!net || json_member_add(net, "name", json_object_new_string(parts.v[i])) < 0 ||
+                    (colon && json_member_add(net, "args", json_object_new_string(colon)) < 0))
                         return -ENOMEM;
                 r = append(list, TAKE_PTR(net));
                 if (r < 0)
@@ -938,7 +928,7 @@ static int image_take(Parser *p, const char *arg) {
         if (r < 0)
                 return fail(p, "image '%s': %s", arg, reason);
         app = json_object_new_object();
-        if (!app || add(app, "image", ref) < 0)
+        if (!app || json_member_add(app, "image", ref) < 0)
                 return -ENOMEM;
         p->app = app;
         r = append(p->apps, TAKE_PTR(app));
@@ -1002,7 +992,7 @@ static int dns_finish(Parser *p) {
                     json_object_object_get_ex(p->options, "dnsDomain", NULL))
                         return fail(p, "--dns-search, --dns-opt and --dns-domain do not go with --dns=%s",
                                     d);
-                return add(p->options, "resolvMode", json_object_new_string(d));
+                return json_member_add(p->options, "resolvMode", json_object_new_string(d));
         }
         for (size_t i = 0; i < n; i++) {
                 const PodFlag *flag = flag_find("--dns", 5);
@@ -1037,7 +1027,7 @@ static json_object *hosts_entry(json_object *entries, const char *ip) {
                         return e;
         }
         entry = json_object_new_object();
-        if (!entry || add(entry, "ip", json_object_new_string(ip)) < 0 ||
+        if (!entry || json_member_add(entry, "ip", json_object_new_string(ip)) < 0 ||
             !member(entry, "hostnames", json_type_array))
                 return NULL;
         if (append(entries, json_object_get(entry)) < 0)
@@ -1070,7 +1060,7 @@ static int hosts_finish(Parser *p) {
                 if (strcmp(json_object_get_string(json_object_array_get_idx(p->hosts, i)), "host") == 0) {
                         if (n > 1)
                                 return fail(p, "--hosts-entry=host excludes other --hosts-entry values");
-                        return add(p->options, "hostsMode", json_object_new_string("host"));
+                        return json_member_add(p->options, "hostsMode", json_object_new_string("host"));
                 }
         if (n == 0)
                 return 0;
@@ -1136,7 +1126,7 @@ static int finish(Parser *p) {
                 if (r < 0)
                         return r;
                 if (json_object_array_length(p->apps) > 0 &&
-                    add(p->spec, "apps", TAKE_PTR(p->apps)) < 0)
+                    json_member_add(p->spec, "apps", TAKE_PTR(p->apps)) < 0)
                         return -ENOMEM;
                 a->spec = TAKE_PTR(p->spec);
         }
@@ -1261,7 +1251,7 @@ static int env_line(const char *line, size_t len, const char *name, size_t line_
                 snprintf(error, error_size, "%s:%zu: '%s' is set twice", name, line_no, key);
                 return -EINVAL;
         }
-        return add(env, key, json_object_new_string(value));
+        return json_member_add(env, key, json_object_new_string(value));
 }
 
 int pod_args_env_file_parse(const char *text, const char *name, json_object *env, char *error,
@@ -1344,19 +1334,13 @@ int pod_args_base64_decode(const char *text, uint8_t **ret, size_t *ret_size) {
         return 0;
 }
 
-static json_object *get(json_object *o, const char *key) {
-        json_object *v;
-
-        return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 int pod_args_exit_code(json_object *pod, int *ret) {
-        json_object *apps = get(pod, "apps");
+        json_object *apps = json_member_get(pod, "apps");
 
         if (!json_object_is_type(apps, json_type_array))
                 return -EBADMSG;
         for (size_t i = 0; i < json_object_array_length(apps); i++) {
-                json_object *code = get(json_object_array_get_idx(apps, i), "exitCode");
+                json_object *code = json_member_get(json_object_array_get_idx(apps, i), "exitCode");
                 int64_t c;
 
                 if (!json_object_is_type(code, json_type_int)) {
@@ -1385,14 +1369,8 @@ const char *pod_args_time_format(int64_t usec, char *buf, size_t size) {
         return buf;
 }
 
-static const char *get_string(json_object *o, const char *key) {
-        json_object *v = get(o, key);
-
-        return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static void time_line(FILE *f, json_object *pod, const char *key, const char *label) {
-        json_object *v = get(pod, key);
+        json_object *v = json_member_get(pod, key);
         char text[128];
 
         if (json_object_is_type(v, json_type_int))
@@ -1408,14 +1386,14 @@ static void networks_line(FILE *f, json_object *networks) {
         fputs("networks=", f);
         for (size_t i = 0; i < json_object_array_length(networks); i++) {
                 json_object *n = json_object_array_get_idx(networks, i);
-                const char *name = get_string(n, "name") ?: "?";
+                const char *name = json_member_string(n, "name") ?: "?";
 
-                if (get_string(n, "ipv4"))
-                        fprintf(f, "%s%s:ip4=%s", sep, name, get_string(n, "ipv4"));
-                if (get_string(n, "ipv6"))
-                        fprintf(f, "%s%s:ip6=%s", get_string(n, "ipv4") ? "," : sep, name,
-                                get_string(n, "ipv6"));
-                if (!get_string(n, "ipv4") && !get_string(n, "ipv6"))
+                if (json_member_string(n, "ipv4"))
+                        fprintf(f, "%s%s:ip4=%s", sep, name, json_member_string(n, "ipv4"));
+                if (json_member_string(n, "ipv6"))
+                        fprintf(f, "%s%s:ip6=%s", json_member_string(n, "ipv4") ? "," : sep, name,
+                                json_member_string(n, "ipv6"));
+                if (!json_member_string(n, "ipv4") && !json_member_string(n, "ipv6"))
                         fprintf(f, "%s%s", sep, name);
                 sep = ",";
         }
@@ -1423,9 +1401,9 @@ static void networks_line(FILE *f, json_object *networks) {
 }
 
 static void status_write(FILE *f, json_object *pod, const char *state, json_object *apps) {
-        json_object *pid = get(pod, "pid");
+        json_object *pid = json_member_get(pod, "pid");
 
-        fprintf(f, "uuid=%s\nstate=%s\n", get_string(pod, "uuid"), state);
+        fprintf(f, "uuid=%s\nstate=%s\n", json_member_string(pod, "uuid"), state);
         time_line(f, pod, "createdUsec", "created");
         time_line(f, pod, "startedUsec", "started");
         if (json_object_is_type(pid, json_type_int))
@@ -1433,25 +1411,26 @@ static void status_write(FILE *f, json_object *pod, const char *state, json_obje
         fprintf(f, "exited=%s\n",
                 strcmp(state, "exited") == 0 || strcmp(state, "exitedGarbage") == 0 ? "true" : "false");
         for (size_t i = 0; i < json_object_array_length(apps); i++) {
-                json_object *app = json_object_array_get_idx(apps, i), *code = get(app, "exitCode");
+                json_object *app = json_object_array_get_idx(apps, i);
+                json_object *code = json_member_get(app, "exitCode");
 
                 if (json_object_is_type(code, json_type_int))
-                        fprintf(f, "app-%s=%" PRId64 "\n", get_string(app, "name") ?: "?",
+                        fprintf(f, "app-%s=%" PRId64 "\n", json_member_string(app, "name") ?: "?",
                                 json_object_get_int64(code));
         }
-        networks_line(f, get(pod, "networks"));
+        networks_line(f, json_member_get(pod, "networks"));
 }
 
 int pod_args_status_text(json_object *pod, char **ret) {
         /* buf before f: closing a memory stream may still write the buffer pointer. */
         _cleanup_free_ char *buf = NULL;
-        const char *state = get_string(pod, "state");
-        json_object *apps = get(pod, "apps");
+        const char *state = json_member_string(pod, "state");
+        json_object *apps = json_member_get(pod, "apps");
         size_t size;
         FILE *f;
         int r = 0;
 
-        if (!get_string(pod, "uuid") || !state || !json_object_is_type(apps, json_type_array))
+        if (!json_member_string(pod, "uuid") || !state || !json_object_is_type(apps, json_type_array))
                 return -EBADMSG;
         f = open_memstream(&buf, &size);
         if (!f)
