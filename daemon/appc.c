@@ -415,7 +415,7 @@ static int array_element(json_object *array, size_t i, const char *parent, json_
 typedef int (*PairCallback)(const char *name, const char *value, const char *path,
                             void *userdata, ErrorDetail *error);
 
-static int name_seen_before(json_object *array, size_t i, const char *name) {
+static bool name_seen_before(json_object *array, size_t i, const char *name) {
         for (size_t j = 0; j < i; j++) {
                 json_object *other = json_object_array_get_idx(array, j), *n;
 
@@ -1133,6 +1133,25 @@ static int app_check_environment(json_object *app, const char *path, ErrorDetail
                               NULL, error);
 }
 
+/* Element i of array: an object whose "name" is an ACName no earlier element has. Its path
+ * goes to p. */
+static int named_element(json_object *array, size_t i, const char *path, char p[APPC_PATH_MAX],
+                         json_object **ret, const char **ret_name, ErrorDetail *error) {
+        char q[APPC_PATH_MAX];
+        int r;
+
+        r = array_element(array, i, path, json_type_object, p, ret, error);
+        if (r < 0)
+                return r;
+        r = appc_json_name(*ret, p, "name", ret_name, error);
+        if (r < 0)
+                return r;
+        if (name_seen_before(array, i, *ret_name))
+                return error_detail_set(error, -EINVAL, appc_path_key(q, p, "name"),
+                                        "duplicate name \"%s\"", *ret_name);
+        return 0;
+}
+
 static int check_mount_point(json_object *mounts, size_t i, const char *path,
                              ErrorDetail *error) {
         char p[APPC_PATH_MAX], q[APPC_PATH_MAX];
@@ -1140,15 +1159,9 @@ static int check_mount_point(json_object *mounts, size_t i, const char *path,
         json_object *o, *ro;
         int r;
 
-        r = array_element(mounts, i, path, json_type_object, p, &o, error);
+        r = named_element(mounts, i, path, p, &o, &name, error);
         if (r < 0)
                 return r;
-        r = appc_json_name(o, p, "name", &name, error);
-        if (r < 0)
-                return r;
-        appc_path_key(q, p, "name");
-        if (name_seen_before(mounts, i, name))
-                return error_detail_set(error, -EINVAL, q, "duplicate name \"%s\"", name);
         r = member_string(o, p, "path", true, &mpath, error);
         if (r < 0)
                 return r;
@@ -1204,15 +1217,9 @@ static int check_port(json_object *ports, size_t i, const char *path, ErrorDetai
         json_object *o, *sa;
         int r;
 
-        r = array_element(ports, i, path, json_type_object, p, &o, error);
+        r = named_element(ports, i, path, p, &o, &name, error);
         if (r < 0)
                 return r;
-        r = appc_json_name(o, p, "name", &name, error);
-        if (r < 0)
-                return r;
-        appc_path_key(q, p, "name");
-        if (name_seen_before(ports, i, name))
-                return error_detail_set(error, -EINVAL, q, "duplicate name \"%s\"", name);
         r = member_string(o, p, "protocol", true, &protocol, error);
         if (r < 0)
                 return r;
