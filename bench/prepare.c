@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "latency.h"
 #include "varlink-client.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -39,8 +40,7 @@ typedef struct Worker {
         json_object *spec;           /* its own copy: json-c's reference counts are not atomic */
         pthread_barrier_t *start;
         uint64_t warm_end, end;      /* set by the main thread before the barrier opens */
-        uint64_t *samples;           /* Prepare times in ns */
-        size_t n_samples, n_alloc;
+        Latency latency;             /* Prepare times */
         char (*uuids)[UUID_LEN + 1]; /* every pod prepared, warm-up included */
         size_t n_uuids, n_uuids_alloc;
         VarlinkClient *client;
@@ -50,17 +50,9 @@ typedef struct Worker {
 } Worker;
 
 typedef struct BenchResult {
-        unsigned long long calls;
+        LatencyStats stats;
         double seconds;
-        uint64_t p50, p99, max;      /* ns */
 } BenchResult;
-
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
 
 static int grow(void **p, size_t *alloc, size_t n, size_t size) {
         size_t m;
@@ -74,15 +66,6 @@ static int grow(void **p, size_t *alloc, size_t n, size_t size) {
                 return -ENOMEM;
         *p = q;
         *alloc = m;
-        return 0;
-}
-
-static int worker_record(Worker *w, uint64_t ns) {
-        int r = grow((void **) &w->samples, &w->n_alloc, w->n_samples, sizeof(uint64_t));
-
-        if (r < 0)
-                return r;
-        w->samples[w->n_samples++] = ns;
         return 0;
 }
 
@@ -120,7 +103,7 @@ static int prepare_once(Worker *w) {
 
 static int worker_loop(Worker *w) {
         for (;;) {
-                uint64_t t0 = now_nsec(), t1;
+                uint64_t t0 = latency_now_nsec(), t1;
                 int r;
 
                 if (t0 >= w->end)
@@ -128,9 +111,9 @@ static int worker_loop(Worker *w) {
                 r = prepare_once(w);
                 if (r < 0)
                         return r;
-                t1 = now_nsec();
+                t1 = latency_now_nsec();
                 if (t0 >= w->warm_end) {
-                        r = worker_record(w, t1 - t0);
+                        r = latency_record(&w->latency, t1 - t0);
                         if (r < 0)
                                 return r;
                 }
@@ -186,33 +169,12 @@ static void *worker_cleanup_main(void *userdata) {
         return NULL;
 }
 
-static int compare_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-        return x < y ? -1 : x > y;
-}
-
-static int merge_samples(Worker *workers, unsigned n, BenchResult *ret) {
-        _cleanup_free_ uint64_t *all = NULL;
-        size_t total = 0, at = 0;
+static int merge(const Worker *workers, unsigned n, BenchResult *ret) {
+        const Latency *sets[CONNECTIONS_MAX];
 
         for (unsigned i = 0; i < n; i++)
-                total += workers[i].n_samples;
-        if (total == 0)
-                return -ENODATA;
-        all = malloc(total * sizeof(uint64_t));
-        if (!all)
-                return -ENOMEM;
-        for (unsigned i = 0; i < n; i++) {
-                memcpy(all + at, workers[i].samples, workers[i].n_samples * sizeof(uint64_t));
-                at += workers[i].n_samples;
-        }
-        qsort(all, total, sizeof(uint64_t), compare_u64);
-        ret->calls = total;
-        ret->p50 = all[(total - 1) * 50 / 100];
-        ret->p99 = all[(total - 1) * 99 / 100];
-        ret->max = all[total - 1];
-        return 0;
+                sets[i] = &workers[i].latency;
+        return latency_merge(sets, n, &ret->stats);
 }
 
 static void start_threads(Worker *workers, unsigned n, void *(*fn)(void *)) {
@@ -249,7 +211,7 @@ static int cleanup_row(Worker *workers, unsigned n, size_t *ret_removed) {
                 *ret_removed += workers[i].n_uuids;
                 varlink_client_free(workers[i].client);
                 json_object_put(workers[i].spec);
-                free(workers[i].samples);
+                latency_done(&workers[i].latency);
                 free(workers[i].uuids);
                 free(workers[i].error_name);
         }
@@ -262,7 +224,7 @@ static void time_row(const BenchConfig *config, Worker *workers, unsigned n,
 
         start_threads(workers, n, worker_main);
         pthread_barrier_wait(start);
-        t0 = now_nsec();
+        t0 = latency_now_nsec();
         for (unsigned i = 0; i < n; i++) {
                 workers[i].warm_end = t0 + (uint64_t) (config->warmup * 1e9);
                 workers[i].end = workers[i].warm_end + (uint64_t) (config->seconds * 1e9);
@@ -292,7 +254,7 @@ static int bench_row(const BenchConfig *config, json_object *spec, unsigned n,
         }
         time_row(config, workers, n, &start);
         pthread_barrier_destroy(&start);
-        r = merge_samples(workers, n, ret);
+        r = merge(workers, n, ret);
         ret->seconds = config->seconds;
         r = cleanup_row(workers, n, ret_removed) < 0 ? -EPROTO : r;
         return r;
@@ -315,9 +277,9 @@ static json_object *make_spec(const BenchConfig *config) {
 }
 
 static void print_row(const char *mode, unsigned n, const BenchResult *res, size_t removed) {
-        printf("%-12s %5u %9llu %11.1f %9.2f %9.2f %9.2f %8zu\n", mode, n, res->calls,
-               (double) res->calls / res->seconds, (double) res->p50 / 1e6,
-               (double) res->p99 / 1e6, (double) res->max / 1e6, removed);
+        printf("%-12s %5u %9llu %11.1f %9.2f %9.2f %9.2f %8zu\n", mode, n, res->stats.calls,
+               (double) res->stats.calls / res->seconds, (double) res->stats.p50 / 1e6,
+               (double) res->stats.p99 / 1e6, (double) res->stats.max / 1e6, removed);
 }
 
 static int run(const BenchConfig *config) {
@@ -347,18 +309,6 @@ static int run(const BenchConfig *config) {
                 print_row(rows[i].mode, rows[i].connections, &res, removed);
                 fflush(stdout);
         }
-        return 0;
-}
-
-static int parse_seconds(const char *s, double *ret) {
-        char *end;
-        double v;
-
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno != 0 || end == s || *end != '\0' || !(v >= 0.0 && v <= 3600.0))
-                return -EINVAL;
-        *ret = v;
         return 0;
 }
 
@@ -393,11 +343,12 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "s:w:c:i:e:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
-                        if (parse_seconds(optarg, &config.seconds) < 0 || config.seconds == 0.0)
+                        if (latency_parse_seconds(optarg, &config.seconds) < 0 ||
+                            config.seconds == 0.0)
                                 return usage(2);
                         break;
                 case 'w':
-                        if (parse_seconds(optarg, &config.warmup) < 0)
+                        if (latency_parse_seconds(optarg, &config.warmup) < 0)
                                 return usage(2);
                         break;
                 case 'c':

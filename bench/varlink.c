@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "latency.h"
 #include "varlink-client.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -34,38 +35,15 @@ typedef struct Worker {
         const BenchConfig *config;
         pthread_barrier_t *start;
         uint64_t warm_end, end;      /* set by the main thread before the barrier opens */
-        uint64_t *samples;           /* round-trip times in ns */
-        size_t n_samples, n_alloc;
+        Latency latency;             /* round-trip times */
         int error;
         pthread_t thread;
 } Worker;
 
 typedef struct BenchResult {
-        unsigned long long calls;
+        LatencyStats stats;
         double seconds;
-        uint64_t p50, p99, max;      /* ns */
 } BenchResult;
-
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000000ULL + (uint64_t) ts.tv_nsec;
-}
-
-static int worker_record(Worker *w, uint64_t ns) {
-        if (w->n_samples == w->n_alloc) {
-                size_t n = w->n_alloc ? w->n_alloc * 2 : 65536;
-                uint64_t *p = realloc(w->samples, n * sizeof(uint64_t));
-
-                if (!p)
-                        return -ENOMEM;
-                w->samples = p;
-                w->n_alloc = n;
-        }
-        w->samples[w->n_samples++] = ns;
-        return 0;
-}
 
 static int round_trip(VarlinkClient *client) {
         VarlinkReply reply = {};
@@ -81,7 +59,7 @@ static int round_trip(VarlinkClient *client) {
 
 static int worker_loop(Worker *w, VarlinkClient *client) {
         for (;;) {
-                uint64_t t0 = now_nsec(), t1;
+                uint64_t t0 = latency_now_nsec(), t1;
                 int r;
 
                 if (t0 >= w->end)
@@ -89,9 +67,9 @@ static int worker_loop(Worker *w, VarlinkClient *client) {
                 r = round_trip(client);
                 if (r < 0)
                         return r;
-                t1 = now_nsec();
+                t1 = latency_now_nsec();
                 if (t0 >= w->warm_end) {
-                        r = worker_record(w, t1 - t0);
+                        r = latency_record(&w->latency, t1 - t0);
                         if (r < 0)
                                 return r;
                 }
@@ -112,33 +90,12 @@ static void *worker_main(void *userdata) {
         return NULL;
 }
 
-static int compare_u64(const void *a, const void *b) {
-        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-
-        return x < y ? -1 : x > y;
-}
-
-static int merge_samples(Worker *workers, unsigned n, BenchResult *ret) {
-        _cleanup_free_ uint64_t *all = NULL;
-        size_t total = 0, at = 0;
+static int merge(const Worker *workers, unsigned n, BenchResult *ret) {
+        const Latency *sets[CONNECTIONS_MAX];
 
         for (unsigned i = 0; i < n; i++)
-                total += workers[i].n_samples;
-        if (total == 0)
-                return -ENODATA;
-        all = malloc(total * sizeof(uint64_t));
-        if (!all)
-                return -ENOMEM;
-        for (unsigned i = 0; i < n; i++) {
-                memcpy(all + at, workers[i].samples, workers[i].n_samples * sizeof(uint64_t));
-                at += workers[i].n_samples;
-        }
-        qsort(all, total, sizeof(uint64_t), compare_u64);
-        ret->calls = total;
-        ret->p50 = all[(total - 1) * 50 / 100];
-        ret->p99 = all[(total - 1) * 99 / 100];
-        ret->max = all[total - 1];
-        return 0;
+                sets[i] = &workers[i].latency;
+        return latency_merge(sets, n, &ret->stats);
 }
 
 static void start_workers(Worker *workers, unsigned n) {
@@ -167,7 +124,7 @@ static int bench_row(const BenchConfig *config, unsigned n, BenchResult *ret) {
                 workers[i] = (Worker) { .config = config, .start = &start };
         start_workers(workers, n);
         pthread_barrier_wait(&start);
-        t0 = now_nsec();
+        t0 = latency_now_nsec();
         for (unsigned i = 0; i < n; i++) {
                 workers[i].warm_end = t0 + (uint64_t) (config->warmup * 1e9);
                 workers[i].end = workers[i].warm_end + (uint64_t) (config->seconds * 1e9);
@@ -180,17 +137,17 @@ static int bench_row(const BenchConfig *config, unsigned n, BenchResult *ret) {
         }
         pthread_barrier_destroy(&start);
         if (r >= 0)
-                r = merge_samples(workers, n, ret);
+                r = merge(workers, n, ret);
         ret->seconds = config->seconds;
         for (unsigned i = 0; i < n; i++)
-                free(workers[i].samples);
+                latency_done(&workers[i].latency);
         return r;
 }
 
 static void print_row(const char *mode, unsigned n, const BenchResult *res) {
-        printf("%-22s %5u %10llu %12.0f %9.1f %9.1f %9.1f\n", mode, n, res->calls,
-               (double) res->calls / res->seconds, (double) res->p50 / 1e3,
-               (double) res->p99 / 1e3, (double) res->max / 1e3);
+        printf("%-22s %5u %10llu %12.0f %9.1f %9.1f %9.1f\n", mode, n, res->stats.calls,
+               (double) res->stats.calls / res->seconds, (double) res->stats.p50 / 1e3,
+               (double) res->stats.p99 / 1e3, (double) res->stats.max / 1e3);
 }
 
 static int run(const BenchConfig *config) {
@@ -222,18 +179,6 @@ static int run(const BenchConfig *config) {
         return 0;
 }
 
-static int parse_seconds(const char *s, double *ret) {
-        char *end;
-        double v;
-
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno != 0 || end == s || *end != '\0' || !(v >= 0.0 && v <= 3600.0))
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 static int usage(int status) {
         fprintf(status ? stderr : stdout,
                 "usage: bench-varlink [--seconds S] [--warmup S] [--connections N] ADDRESS\n"
@@ -259,11 +204,12 @@ int main(int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "s:w:c:h", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
-                        if (parse_seconds(optarg, &config.seconds) < 0 || config.seconds == 0.0)
+                        if (latency_parse_seconds(optarg, &config.seconds) < 0 ||
+                            config.seconds == 0.0)
                                 return usage(2);
                         break;
                 case 'w':
-                        if (parse_seconds(optarg, &config.warmup) < 0)
+                        if (latency_parse_seconds(optarg, &config.warmup) < 0)
                                 return usage(2);
                         break;
                 case 'c':
