@@ -414,16 +414,6 @@ static ExitStatus ref_from_arg(const Options *options, const char *sub, const ch
         return EXIT_STATUS_SUCCESS;
 }
 
-static int object_set(json_object *o, const char *key, json_object *value) {
-        if (!value)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, value) < 0) {
-                json_object_put(value);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 /* --- import --- */
 
 typedef struct ImportProgress {
@@ -514,7 +504,7 @@ static ExitStatus import_one(const Options *options, const char *file, const cha
         if (!parameters)
                 return oom();
         if (options_flag(options, "--allow-device-nodes") &&
-            object_set(parameters, "allowDeviceNodes", json_object_new_boolean(1)) < 0)
+            json_member_add(parameters, "allowDeviceNodes", json_object_new_boolean(1)) < 0)
                 return oom();
         if (command_connect(options, &client) < 0)
                 return EXIT_STATUS_CONNECTION;
@@ -631,9 +621,9 @@ static ExitStatus list_run(const Options *options, char *const *args, size_t n_a
         status = labels_from_flags(options, "list", &labels);
         if (status != EXIT_STATUS_SUCCESS)
                 return status;
-        if (prefix && object_set(parameters, "namePrefix", json_object_new_string(prefix)) < 0)
+        if (prefix && json_member_add(parameters, "namePrefix", json_object_new_string(prefix)) < 0)
                 return oom();
-        if (labels && object_set(parameters, "labels", TAKE_PTR(labels)) < 0)
+        if (labels && json_member_add(parameters, "labels", TAKE_PTR(labels)) < 0)
                 return oom();
         status = image_call(options, METHOD_LIST, parameters, &reply);
         if (status != EXIT_STATUS_SUCCESS)
@@ -805,7 +795,7 @@ static ExitStatus gc_run(const Options *options, char *const *args, size_t n_arg
                 if (image_duration_parse(grace, &usec) < 0)
                         return usage("gc", "--grace-period needs a duration such as 30m, 24h or "
                                      "1h30m, not '%s'", grace);
-                if (object_set(parameters, "gracePeriodUsec",
+                if (json_member_add(parameters, "gracePeriodUsec",
                                json_object_new_int64((int64_t) usec)) < 0)
                         return oom();
         }
@@ -841,13 +831,13 @@ static int render_parameters(const Options *options, json_object *ref, const cha
                              json_object **ret) {
         _cleanup_json_ json_object *p = json_member_only("image", ref);
 
-        if (!p || object_set(p, "target", json_object_new_string(target)) < 0)
+        if (!p || json_member_add(p, "target", json_object_new_string(target)) < 0)
                 return -ENOMEM;
         if (options_flag(options, "--rootfs-only") &&
-            object_set(p, "rootfsOnly", json_object_new_boolean(1)) < 0)
+            json_member_add(p, "rootfsOnly", json_object_new_boolean(1)) < 0)
                 return -ENOMEM;
         if (options_flag(options, "--overwrite") &&
-            object_set(p, "overwrite", json_object_new_boolean(1)) < 0)
+            json_member_add(p, "overwrite", json_object_new_boolean(1)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(p);
         return 0;
