@@ -9,23 +9,10 @@
 #include "cleanup.h"
 #include "cmd-call.h"
 #include "command.h"
+#include "options.h"
 #include "output.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(VarlinkClient *, varlink_client_free);
-
-static int call_usage_error(char *error, size_t error_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int call_usage_error(char *error, size_t error_size, const char *format, ...) {
-        va_list ap;
-
-        if (error && error_size > 0) {
-                va_start(ap, format);
-                vsnprintf(error, error_size, format, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
 
 /* Reads all of input, bounded like a varlink message. */
 static int input_read(FILE *input, char **ret, char *error, size_t error_size) {
@@ -36,12 +23,12 @@ static int input_read(FILE *input, char **ret, char *error, size_t error_size) {
                 return -ENOMEM;
         n = fread(buf, 1, OPTIONS_JSON_SIZE_MAX + 1, input);
         if (ferror(input))
-                return call_usage_error(error, error_size, "cannot read parameters from stdin");
+                return options_error(error, error_size, "cannot read parameters from stdin");
         if (n > OPTIONS_JSON_SIZE_MAX)
-                return call_usage_error(error, error_size, "parameters on stdin exceed %u bytes",
+                return options_error(error, error_size, "parameters on stdin exceed %u bytes",
                                         OPTIONS_JSON_SIZE_MAX);
         if (memchr(buf, '\0', n))
-                return call_usage_error(error, error_size, "parameters on stdin contain a NUL byte");
+                return options_error(error, error_size, "parameters on stdin contain a NUL byte");
         buf[n] = '\0';
         *ret = TAKE_PTR(buf);
         return 0;
@@ -62,13 +49,13 @@ int call_request_parse(CallRequest *ret, const Options *options, FILE *input, ch
         int r;
 
         if (options->n_args < 1)
-                return call_usage_error(error, error_size, "missing METHOD");
+                return options_error(error, error_size, "missing METHOD");
         method = options->args[0];
         if (!method_valid(method))
-                return call_usage_error(error, error_size,
+                return options_error(error, error_size,
                                         "METHOD must be INTERFACE.Method, not '%s'", method);
         if (more && oneway)
-                return call_usage_error(error, error_size, "--more and --oneway exclude each other");
+                return options_error(error, error_size, "--more and --oneway exclude each other");
 
         json = options->n_args > 1 ? options->args[1] : "{}";
         if (strcmp(json, "-") == 0) {

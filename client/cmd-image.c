@@ -18,6 +18,7 @@
 #include "cmd-image.h"
 #include "command.h"
 #include "json-member.h"
+#include "options.h"
 #include "output.h"
 
 #define METHOD_IMPORT "io.stage0.Images.Import"
@@ -40,20 +41,6 @@ static inline int max_int(int a, int b) {
         return a > b ? a : b;
 }
 
-static int text_error(char *error, size_t error_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int text_error(char *error, size_t error_size, const char *format, ...) {
-        va_list ap;
-
-        if (error && error_size > 0) {
-                va_start(ap, format);
-                vsnprintf(error, error_size, format, ap);
-                va_end(ap);
-        }
-        return -EINVAL;
-}
-
 /* --- pure helpers --- */
 
 int image_label_add(json_object *labels, const char *text, char *error, size_t error_size) {
@@ -61,12 +48,12 @@ int image_label_add(json_object *labels, const char *text, char *error, size_t e
         _cleanup_free_ char *name = NULL;
 
         if (!eq || eq == text)
-                return text_error(error, error_size, "label '%s' is not NAME=VALUE", text);
+                return options_error(error, error_size, "label '%s' is not NAME=VALUE", text);
         name = strndup(text, (size_t) (eq - text));
         if (!name)
                 return -ENOMEM;
         if (json_object_object_get_ex(labels, name, NULL))
-                return text_error(error, error_size, "label '%s' is given twice", name);
+                return options_error(error, error_size, "label '%s' is given twice", name);
         if (json_object_object_add(labels, name, json_object_new_string(eq + 1)) < 0)
                 return -ENOMEM;
         return 0;
@@ -82,18 +69,18 @@ static int image_ref_id(const char *text, json_object *labels, json_object **ret
         if (!id)
                 return -ENOMEM;
         if (n < IMAGE_ID_HEX_MIN || n > IMAGE_ID_HEX_MAX)
-                return text_error(error, error_size,
+                return options_error(error, error_size,
                                   "image ID '%s' must have %d to %d hex digits after '%s'",
                                   text, IMAGE_ID_HEX_MIN, IMAGE_ID_HEX_MAX, IMAGE_ID_PREFIX);
         for (char *p = id + strlen(IMAGE_ID_PREFIX); *p; p++) {
                 if (*p >= 'A' && *p <= 'F')
                         *p = (char) (*p - 'A' + 'a');
                 if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-                        return text_error(error, error_size,
+                        return options_error(error, error_size,
                                           "image ID '%s' holds '%c', not a hex digit", text, *p);
         }
         if (labels && json_object_object_length(labels) > 0)
-                return text_error(error, error_size,
+                return options_error(error, error_size,
                                   "labels select among images of one name, not an image ID");
         ref = json_object_new_object();
         if (!ref || json_object_object_add(ref, "id", json_object_new_string(id)) < 0)
@@ -116,7 +103,7 @@ static int ref_labels_build(json_object *labels, const char *version, json_objec
         }
         if (version) {
                 if (json_object_object_get_ex(all, "version", NULL))
-                        return text_error(error, error_size,
+                        return options_error(error, error_size,
                                           "the version is given both after ':' and as a label");
                 if (json_object_object_add(all, "version", json_object_new_string(version)) < 0)
                         return -ENOMEM;
@@ -135,9 +122,9 @@ static int image_ref_name(const char *text, json_object *labels, json_object **r
         if (!name)
                 return -ENOMEM;
         if (name[0] == '\0')
-                return text_error(error, error_size, "image '%s' has an empty name", text);
+                return options_error(error, error_size, "image '%s' has an empty name", text);
         if (colon && colon[1] == '\0')
-                return text_error(error, error_size, "image '%s' has an empty version after ':'",
+                return options_error(error, error_size, "image '%s' has an empty version after ':'",
                                   text);
         r = ref_labels_build(labels, colon ? colon + 1 : NULL, &all, error, error_size);
         if (r < 0)
@@ -155,7 +142,7 @@ static int image_ref_name(const char *text, json_object *labels, json_object **r
 int image_ref_parse(const char *text, json_object *labels, json_object **ret, char *error,
                     size_t error_size) {
         if (!text || text[0] == '\0')
-                return text_error(error, error_size, "the image is empty");
+                return options_error(error, error_size, "the image is empty");
         if (strncmp(text, IMAGE_ID_PREFIX, strlen(IMAGE_ID_PREFIX)) == 0)
                 return image_ref_id(text, labels, ret, error, error_size);
         return image_ref_name(text, labels, ret, error, error_size);

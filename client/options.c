@@ -32,10 +32,7 @@ static const CommandFlag global_options[_GLOBAL_MAX] = {
         [GLOBAL_VERSION] = { "--version", false },
 };
 
-static int usage_error(char *error, size_t error_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int usage_error(char *error, size_t error_size, const char *format, ...) {
+int options_error(char *error, size_t error_size, const char *format, ...) {
         va_list ap;
 
         if (error && error_size > 0) {
@@ -82,7 +79,7 @@ static int global_option_apply(Options *o, GlobalOption id, const char *value, c
         switch (id) {
         case GLOBAL_SOCKET:
                 if (value[0] == '\0')
-                        return usage_error(error, error_size, "--socket needs a non-empty address");
+                        return options_error(error, error_size, "--socket needs a non-empty address");
                 o->socket = value;
                 return 0;
         case GLOBAL_JSON:
@@ -90,7 +87,7 @@ static int global_option_apply(Options *o, GlobalOption id, const char *value, c
                 return 0;
         case GLOBAL_TIMEOUT:
                 if (options_parse_timeout(value, &o->timeout_usec) < 0)
-                        return usage_error(error, error_size,
+                        return options_error(error, error_size,
                                            "--timeout needs a positive number of seconds up to %.0f or \"infinity\", not '%s'",
                                            OPTIONS_TIMEOUT_MAX_SEC, value);
                 return 0;
@@ -122,21 +119,21 @@ static int flag_take(Options *o, int argc, char *const *argv, int *i, char *erro
                 local = flag_find(o->command->flags, o->command->n_flags, arg, name_len);
         if (global < 0 && local < 0) {
                 if (o->command)
-                        return usage_error(error, error_size, "unknown option '%.*s' for %s",
+                        return options_error(error, error_size, "unknown option '%.*s' for %s",
                                            (int) name_len, arg, o->command->name);
-                return usage_error(error, error_size,
+                return options_error(error, error_size,
                                    "unknown option '%.*s' (options of a command go after its name)",
                                    (int) name_len, arg);
         }
         flag = global >= 0 ? &global_options[global] : &o->command->flags[local];
 
         if (eq && !flag->has_value)
-                return usage_error(error, error_size, "%s takes no value", flag->name);
+                return options_error(error, error_size, "%s takes no value", flag->name);
         if (eq)
                 value = eq + 1;
         else if (flag->has_value) {
                 if (*i + 1 >= argc)
-                        return usage_error(error, error_size, "%s needs a value", flag->name);
+                        return options_error(error, error_size, "%s needs a value", flag->name);
                 value = argv[++*i];
         } else
                 value = "";
@@ -154,9 +151,9 @@ static int positional_take(Options *o, const char *arg, CommandLookup lookup, ch
         if (!o->command) {
                 o->command = lookup(arg);
                 if (!o->command)
-                        return usage_error(error, error_size, "unknown command '%s'", arg);
+                        return options_error(error, error_size, "unknown command '%s'", arg);
                 if (o->command->n_flags > OPTIONS_COMMAND_FLAGS_MAX)
-                        return usage_error(error, error_size, "command %s declares too many flags",
+                        return options_error(error, error_size, "command %s declares too many flags",
                                            arg);
                 return 0;
         }
@@ -169,12 +166,12 @@ static int arguments_check(const Options *o, char *error, size_t error_size) {
         if (o->help || o->version)
                 return 0;
         if (!o->command)
-                return usage_error(error, error_size, "missing command");
+                return options_error(error, error_size, "missing command");
         if (o->n_args < o->command->n_args_min)
-                return usage_error(error, error_size, "missing argument; usage: %s %s",
+                return options_error(error, error_size, "missing argument; usage: %s %s",
                                    o->command->name, o->command->usage);
         if (o->n_args > o->command->n_args_max)
-                return usage_error(error, error_size, "too many arguments; usage: %s %s",
+                return options_error(error, error_size, "too many arguments; usage: %s %s",
                                    o->command->name, o->command->usage);
         return 0;
 }
@@ -273,7 +270,7 @@ int options_parse_json_object(const char *text, json_object **ret, char *error,
         size_t len = strlen(text), end;
 
         if (len > OPTIONS_JSON_SIZE_MAX)
-                return usage_error(error, error_size, "invalid JSON: longer than %u bytes",
+                return options_error(error, error_size, "invalid JSON: longer than %u bytes",
                                    OPTIONS_JSON_SIZE_MAX);
         tok = json_tokener_new();
         if (!tok)
@@ -286,17 +283,17 @@ int options_parse_json_object(const char *text, json_object **ret, char *error,
         json_tokener_free(tok);
 
         if (jerr == json_tokener_continue)
-                return usage_error(error, error_size, "invalid JSON: unexpected end of input");
+                return options_error(error, error_size, "invalid JSON: unexpected end of input");
         if (jerr != json_tokener_success)
-                return usage_error(error, error_size, "invalid JSON at offset %zu: %s",
+                return options_error(error, error_size, "invalid JSON at offset %zu: %s",
                                    end > len ? len : end, json_tokener_error_desc(jerr));
         for (; end < len; end++)
                 if (!strchr(" \t\r\n", text[end]))
-                        return usage_error(error, error_size,
+                        return options_error(error, error_size,
                                            "invalid JSON at offset %zu: trailing data after the object", end);
         /* A literal null parses successfully into NULL. */
         if (!json_object_is_type(o, json_type_object))
-                return usage_error(error, error_size, "parameters must be a JSON object, not %s",
+                return options_error(error, error_size, "parameters must be a JSON object, not %s",
                                    json_type_to_name(json_object_get_type(o)));
         *ret = TAKE_PTR(o);
         return 0;

@@ -76,6 +76,10 @@ const char *options_flag_nth(const Options *options, const char *name, size_t i)
 /* Parses SECONDS (decimal, fraction allowed, > 0) into microseconds; "infinity" waits
  * forever, for streams that may stay quiet. */
 int options_parse_timeout(const char *s, uint64_t *ret);
+/* Formats a message for the user into error (error_size bytes, may be NULL) and returns
+ * -EINVAL: what a parser of user input says when it refuses it. */
+int options_error(char *error, size_t error_size, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
 
 /* Parses text that must be exactly one JSON object. -EINVAL with json-c's reason otherwise. */
 int options_parse_json_object(const char *text, json_object **ret, char *error,
