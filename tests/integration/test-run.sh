@@ -201,8 +201,23 @@ for round in 1 2 3; do
 done
 
 log "wait"
+# The oldest spare takes the next job: it has had the longest to start.
+spares_by_age() {
+        local pid
+        for pid in $(pgrep -P "$DAEMON_PID"); do
+                [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = stage0-worker ] &&
+                        echo "$(awk '{ print $22 }' "/proc/$pid/stat") $pid"
+        done | sort -n | awk '{ print $2 }'
+}
+for _ in $(seq 1 200); do
+        [ "$(spares_by_age | wc -l)" -ge 2 ] && break
+        sleep 0.05
+done
+check "two spare workers are ready" test "$(spares_by_age | wc -l)" -ge 2
+oldest=$(spares_by_age | sed -n 1p)
 if run_detached "[$(app busybox 'sleep 1; exit 7')]"; then
         W=$RUN_UUID
+        check "the oldest spare took the Run" test "$(cat "/proc/$oldest/comm" 2>/dev/null)" = w:Run
         call io.stage0.Pods.Status "{\"uuid\": \"$W\"}"
         json_is "$T/out" '.pod.state' running "Run without more replies while the pod runs"
         # Spares wait (and start) under SCHED_IDLE; a worker with a job, and the pod it
