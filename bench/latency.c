@@ -51,6 +51,8 @@ int latency_merge(const Latency *const *sets, size_t n, LatencyStats *ret) {
         if (!all)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
+                if (sets[i]->n == 0)
+                        continue;       /* its ns may be NULL, which memcpy must not get */
                 memcpy(all + at, sets[i]->ns, sets[i]->n * sizeof(uint64_t));
                 at += sets[i]->n;
         }
