@@ -29,15 +29,7 @@
 
 #include "cleanup.h"
 #include "tree-render.h"
-
-/* No ARCHIVE_EXTRACT_SECURE_SYMLINKS: it lstat()s and opens every component of every path
- * (2.5x the cost of the extraction itself), and the claims make it redundant: a path is only
- * written when each of its parents is a directory this render made (see tree-render.h), so
- * no component can be a symlink. The test renders an image that tries. */
-static const int extract_flags =
-        ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-        ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-        ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL;
+#include "tree-writer.h"
 
 /* ---- flattening ---- */
 
@@ -530,11 +522,6 @@ int tree_remove_dir(int parent_fd, const char *name) {
 /* The times of a directory entry, set again after everything is written: writing into a
  * directory that existed before its entry (rootfs, or a parent implied by a higher image)
  * changes its mtime after libarchive set it. */
-typedef struct DirTimes {
-        char *path;
-        struct timespec times[2];
-} DirTimes;
-
 typedef struct Render {
         ImageStore *store;
         TreeDigests *digests;        /* of the files written, if wanted */
@@ -542,28 +529,23 @@ typedef struct Render {
         const TreeImage *images;
         size_t n;
         const RenderOptions *options;
+        const char *dir;
         int dir_fd;
         TreeClaims *claims;
         TreeWhitelist *whitelists;   /* one per image */
         bool *whitelisted;
-        struct archive *writer;
+        TreeWriter *writer;
         bool manifest_written;
-        DirTimes *dir_times;
-        size_t n_dir_times;
         ErrorDetail *error;
 } Render;
 
 static void render_done(Render *rd) {
-        if (rd->writer)
-                archive_write_free(rd->writer);
+        tree_writer_free(rd->writer);
         for (size_t i = 0; rd->whitelists && i < rd->n; i++)
                 tree_whitelist_done(&rd->whitelists[i]);
         free(rd->whitelists);
         free(rd->whitelisted);
         tree_claims_free(rd->claims);
-        for (size_t i = 0; i < rd->n_dir_times; i++)
-                free(rd->dir_times[i].path);
-        free(rd->dir_times);
         if (rd->dir_fd >= 0)
                 close(rd->dir_fd);
 }
@@ -573,13 +555,12 @@ static bool is_transient(int e) {
                 e == EMFILE || e == ENFILE;
 }
 
-/* libarchive refused to write path: a full disk is itself, anything else a bad image. */
-static int write_failure(Render *rd, const char *path) {
-        int e = archive_errno(rd->writer);
-        const char *msg = archive_error_string(rd->writer);
-
-        return error_detail_set(rd->error, is_transient(e) ? -e : -EBADMSG, path,
-                                "cannot extract: %s", msg ? msg : "unknown error");
+/* The writer refused path: a full disk is itself, anything else a bad image. */
+static int write_failure(Render *rd, const char *path, int r) {
+        if (r == -ENOMEM)
+                return r;
+        return error_detail_set(rd->error, is_transient(-r) || r == -ERANGE ? r : -EBADMSG, path,
+                                "cannot extract: %s", strerror(-r));
 }
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -702,66 +683,13 @@ static int copy_data(Render *rd, struct archive *a, const char *path) {
 
         while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
                 (void) blob_check_data(rd->check, buf, size, offset);
-                if (archive_write_data_block(rd->writer, buf, size, offset) < ARCHIVE_OK)
-                        return write_failure(rd, path);
+                r = tree_writer_data(rd->writer, buf, size, offset);
+                if (r < 0)
+                        return write_failure(rd, path, r);
         }
         if (r != ARCHIVE_EOF)
                 return error_detail_set(rd->error, -EBADMSG, path, "cannot read: %s",
                                         archive_error_string(a));
-        return 0;
-}
-
-static int remember_dir_times(Render *rd, struct archive_entry *e, const char *path) {
-        DirTimes *d, *more;
-
-        if (archive_entry_filetype(e) != AE_IFDIR || archive_entry_hardlink(e))
-                return 0;
-        more = reallocarray(rd->dir_times, rd->n_dir_times + 1, sizeof(DirTimes));
-        if (!more)
-                return -ENOMEM;
-        rd->dir_times = more;
-        d = &rd->dir_times[rd->n_dir_times];
-        *d = (DirTimes) {
-                .times[0].tv_nsec = UTIME_OMIT,
-                .times[1].tv_nsec = UTIME_OMIT,
-        };
-        if (archive_entry_atime_is_set(e))
-                d->times[0] = (struct timespec) { archive_entry_atime(e), archive_entry_atime_nsec(e) };
-        if (archive_entry_mtime_is_set(e))
-                d->times[1] = (struct timespec) { archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
-        d->path = strdup(path);
-        if (!d->path)
-                return -ENOMEM;
-        rd->n_dir_times++;
-        return 0;
-}
-
-/* Directories that no image has an entry for (parents implied by deeper paths) are made by
- * libarchive with the process umask; give them what rkt's MkdirAll gives: 0755, owned by the
- * (shifted) root. */
-static int fix_implicit_dirs(Render *rd) {
-        uid_t root = rd->options ? rd->options->uid_shift : 0;
-
-        for (size_t i = 0; i < rd->claims->n_slots; i++) {
-                const ClaimSlot *c = &rd->claims->slots[i];
-
-                if (!c->path || c->claim != TREE_CLAIM_IMPLICIT_DIR)
-                        continue;
-                if (fchmodat(rd->dir_fd, c->path, 0755, 0) < 0 ||
-                    fchownat(rd->dir_fd, c->path, root, root, AT_SYMLINK_NOFOLLOW) < 0)
-                        return error_detail_set(rd->error, NEG_ERRNO(), c->path,
-                                                "cannot set the mode of an implied directory: %m");
-        }
-        return 0;
-}
-
-/* Every component of these paths is a directory this render made, so nothing is followed. */
-static int restore_dir_times(Render *rd) {
-        for (size_t i = 0; i < rd->n_dir_times; i++)
-                if (utimensat(rd->dir_fd, rd->dir_times[i].path, rd->dir_times[i].times,
-                              AT_SYMLINK_NOFOLLOW) < 0)
-                        return error_detail_set(rd->error, NEG_ERRNO(), rd->dir_times[i].path,
-                                                "cannot set times: %m");
         return 0;
 }
 
@@ -777,9 +705,9 @@ static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e,
                 r = shift_ids(rd, e, path);
         if (r < 0)
                 return r;
-        archive_entry_set_pathname(e, path);
-        if (archive_write_header(rd->writer, e) != ARCHIVE_OK)
-                return write_failure(rd, path);
+        r = tree_writer_begin(rd->writer, e, path);
+        if (r < 0)
+                return write_failure(rd, path, r);
         if (rd->digests && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
                 TreeFileDigest *f = tree_digests_add(rd->digests, path);
 
@@ -792,9 +720,8 @@ static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e,
                 if (r < 0)
                         return r;
         }
-        if (archive_write_finish_entry(rd->writer) != ARCHIVE_OK)
-                return write_failure(rd, path);
-        return remember_dir_times(rd, e, path);
+        r = tree_writer_end(rd->writer);
+        return r < 0 ? write_failure(rd, path, r) : 0;
 }
 
 static int render_entry(Render *rd, size_t i, const TreeWhitelist *upper, struct archive *a,
@@ -925,15 +852,14 @@ static int render_setup(Render *rd) {
                                                 "bad pathWhitelist in %s", rd->images[i].key);
                 rd->whitelisted[i] = rd->whitelists[i].n > 0;
         }
-        rd->writer = archive_write_disk_new();
-        if (!rd->writer || archive_write_disk_set_options(rd->writer, extract_flags) != ARCHIVE_OK)
-                return -ENOMEM;
-        return 0;
+        return tree_writer_new(rd->dir_fd, rd->dir, &(TreeWriterOptions) {
+                        .id_shift = rd->options ? rd->options->uid_shift : 0,
+                        .id_count = rd->options && rd->options->uid_shift ? rd->options->uid_count : 0,
+                }, &rd->writer);
 }
 
-/* Runs with cwd = the tree dir. Directory modes and times are fixed up when the writer
- * closes, after every image, so a read-only directory of one image can still receive the
- * files of the next. */
+/* Directory times are set when the writer closes, after every image: creating the files of
+ * the next image in a directory would change them again. */
 static int render_all(Render *rd) {
         int r;
 
@@ -942,44 +868,29 @@ static int render_all(Render *rd) {
                 if (r < 0)
                         return r;
         }
-        if (archive_write_close(rd->writer) != ARCHIVE_OK)
-                return write_failure(rd, "rootfs");
-        r = fix_implicit_dirs(rd);
-        if (r >= 0)
-                r = restore_dir_times(rd);
+        r = tree_writer_close(rd->writer);
         if (r < 0)
-                return r;
+                return write_failure(rd, "rootfs", r);
         if (!rd->manifest_written)
                 return error_detail_set(rd->error, -EBADMSG, "manifest", "image %s has no manifest",
                                         rd->images[0].key);
         return 0;
 }
 
-static int render_in(Render *rd, const char *dir) {
-        _cleanup_close_ int cwd = -EBADF;
+static int render_in(Render *rd) {
         int r;
 
-        rd->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        rd->dir_fd = open(rd->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (rd->dir_fd < 0)
                 return NEG_ERRNO();
         r = render_setup(rd);
-        if (r < 0)
-                return r;
-        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (cwd < 0)
-                return NEG_ERRNO();
-        if (fchdir(rd->dir_fd) < 0)
-                return NEG_ERRNO();
-        r = render_all(rd);
-        if (fchdir(cwd) < 0 && r >= 0)
-                r = NEG_ERRNO();
-        return r;
+        return r < 0 ? r : render_all(rd);
 }
 
 int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const char *dir,
                        const RenderOptions *options, TreeDigests *digests, ErrorDetail *error) {
-        Render rd = { .store = s, .images = images, .n = n, .options = options, .dir_fd = -EBADF,
-                      .digests = digests, .error = error };
+        Render rd = { .store = s, .images = images, .n = n, .options = options, .dir = dir,
+                      .dir_fd = -EBADF, .digests = digests, .error = error };
         int r;
 
         if (n == 0 || n > TREE_IMAGES_MAX)
@@ -990,7 +901,7 @@ int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const c
                                         (unsigned) options->uid_shift, (unsigned) options->uid_count);
         if (mkdir(dir, 0755) < 0)
                 return NEG_ERRNO();
-        r = render_in(&rd, dir);
+        r = render_in(&rd);
         render_done(&rd);
         if (r < 0)
                 (void) tree_remove_dir(AT_FDCWD, dir);

@@ -1,0 +1,464 @@
+/* TreeWriter; see tree-writer.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cleanup.h"
+#include "tree-writer.h"
+
+/* More than any filesystem keeps in one ACL xattr (ext4: one block). */
+#define ACL_ENTRIES_MAX 1024
+
+typedef struct DirTimes {
+        char *path;
+        struct timespec times[2];
+} DirTimes;
+
+struct TreeWriter {
+        int dir_fd;
+        char *dir;
+        TreeWriterOptions options;
+        char parent[PATH_MAX];       /* of the last entry, relative to dir_fd */
+        int parent_fd;               /* its O_PATH descriptor, or -1 */
+        struct archive_entry *entry; /* the current one */
+        char path[PATH_MAX];
+        const char *base;            /* its last component, within path */
+        int fd;                      /* the regular file being written */
+        int64_t data_end;            /* past its last byte written */
+        DirTimes *dirs;
+        size_t n_dirs, n_dirs_alloc;
+};
+
+int tree_writer_new(int dir_fd, const char *dir, const TreeWriterOptions *options,
+                    TreeWriter **ret) {
+        TreeWriter *w = calloc(1, sizeof(*w));
+
+        if (!w)
+                return -ENOMEM;
+        w->dir = strdup(dir);
+        if (!w->dir) {
+                free(w);
+                return -ENOMEM;
+        }
+        w->dir_fd = dir_fd;
+        w->options = options ? *options : (TreeWriterOptions) {};
+        w->parent_fd = -EBADF;
+        w->fd = -EBADF;
+        *ret = w;
+        return 0;
+}
+
+TreeWriter *tree_writer_free(TreeWriter *w) {
+        if (!w)
+                return NULL;
+        if (w->parent_fd >= 0)
+                close(w->parent_fd);
+        if (w->fd >= 0)
+                close(w->fd);
+        for (size_t i = 0; i < w->n_dirs; i++)
+                free(w->dirs[i].path);
+        free(w->dirs);
+        free(w->dir);
+        free(w);
+        return NULL;
+}
+
+/* ---- paths ---- */
+
+/* openat2 keeps the walk inside at and off symlinks whatever is on disk. Without it (before
+ * Linux 5.6, or a seccomp filter that hides it) the selection's guarantee stands alone: every
+ * component is a directory this render made. */
+static int open_dir_beneath(int at, const char *path) {
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                           RESOLVE_NO_XDEV,
+        };
+        int fd = (int) syscall(SYS_openat2, at, path, &how, sizeof(how));
+
+        if (fd < 0 && errno == ENOSYS)
+                fd = openat(at, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? NEG_ERRNO() : fd;
+}
+
+/* Makes the missing directories of path one component at a time, each opened without
+ * following symlinks before the next is made in it. */
+static int make_dirs(TreeWriter *w, char *path) {
+        uid_t root = w->options.id_shift;
+        _cleanup_close_ int fd = fcntl(w->dir_fd, F_DUPFD_CLOEXEC, 3);
+        char *save = NULL;
+
+        if (fd < 0)
+                return NEG_ERRNO();
+        for (char *c = strtok_r(path, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                int next;
+
+                if (mkdirat(fd, c, 0755) == 0) {
+                        if (fchownat(fd, c, root, root, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            fchmodat(fd, c, 0755, 0) < 0)
+                                return NEG_ERRNO();
+                } else if (errno != EEXIST)
+                        return NEG_ERRNO();
+                next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return NEG_ERRNO();
+                close(fd);
+                fd = next;
+        }
+        return TAKE_FD(fd);
+}
+
+/* The descriptor of w->path's parent, kept for the next entry: a tar lists a directory's
+ * files together, so most entries resolve one name, not a whole path. */
+static int open_parent(TreeWriter *w) {
+        const char *slash = strrchr(w->path, '/');
+        size_t len = slash ? (size_t) (slash - w->path) : 0;
+        size_t cached = strlen(w->parent);
+        char parent[PATH_MAX];
+        int fd;
+
+        w->base = slash ? slash + 1 : w->path;
+        if (w->parent_fd >= 0 && cached == len && memcmp(w->parent, w->path, len) == 0)
+                return w->parent_fd;
+        memcpy(parent, w->path, len);
+        parent[len] = 0;
+        if (len == 0)
+                fd = open_dir_beneath(w->dir_fd, ".");
+        else if (w->parent_fd >= 0 && cached > 0 && len > cached && parent[cached] == '/' &&
+                 memcmp(w->parent, parent, cached) == 0)
+                fd = open_dir_beneath(w->parent_fd, parent + cached + 1);
+        else
+                fd = open_dir_beneath(w->dir_fd, parent);
+        if (fd == -ENOENT)
+                fd = make_dirs(w, parent);
+        if (fd < 0)
+                return fd;
+        if (w->parent_fd >= 0)
+                close(w->parent_fd);
+        w->parent_fd = fd;
+        memcpy(w->parent, w->path, len);
+        w->parent[len] = 0;
+        return fd;
+}
+
+/* ---- metadata ---- */
+
+static uint16_t acl_tag(int tag) {
+        switch (tag) {
+        case ARCHIVE_ENTRY_ACL_USER_OBJ: return ACL_USER_OBJ;
+        case ARCHIVE_ENTRY_ACL_USER: return ACL_USER;
+        case ARCHIVE_ENTRY_ACL_GROUP_OBJ: return ACL_GROUP_OBJ;
+        case ARCHIVE_ENTRY_ACL_GROUP: return ACL_GROUP;
+        case ARCHIVE_ENTRY_ACL_MASK: return ACL_MASK;
+        case ARCHIVE_ENTRY_ACL_OTHER: return ACL_OTHER;
+        default: return 0;
+        }
+}
+
+static int cmp_acl_entry(const void *a, const void *b) {
+        const struct posix_acl_xattr_entry *x = a, *y = b;
+
+        if (x->e_tag != y->e_tag)
+                return x->e_tag < y->e_tag ? -1 : 1;
+        return x->e_id < y->e_id ? -1 : x->e_id > y->e_id;
+}
+
+/* The entry's ACL of one type as Linux keeps it: the system.posix_acl_* xattr, entries in
+ * the order the kernel requires (by tag, then id). *ret_size 0: the entry has none. */
+static int acl_xattr(TreeWriter *w, int type, void **ret, size_t *ret_size) {
+        struct archive_entry *e = w->entry;
+        int n = archive_entry_acl_reset(e, type), etype, perm, tag, qual;
+        const char *name;
+        struct posix_acl_xattr_header *h;
+        struct posix_acl_xattr_entry *entries;
+        size_t k = 0;
+
+        *ret_size = 0;
+        if (n <= 0)
+                return 0;
+        if (n > ACL_ENTRIES_MAX)
+                return -E2BIG;
+        h = calloc(1, sizeof(*h) + (size_t) n * sizeof(*entries));
+        if (!h)
+                return -ENOMEM;
+        h->a_version = POSIX_ACL_XATTR_VERSION;
+        entries = (struct posix_acl_xattr_entry *) (h + 1);
+        while (k < (size_t) n &&
+               archive_entry_acl_next(e, type, &etype, &perm, &tag, &qual, &name) == ARCHIVE_OK) {
+                uint32_t id = (uint32_t) ACL_UNDEFINED_ID;
+
+                if (tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP) {
+                        if (qual < 0 || (w->options.id_count > 0 &&
+                                         (uint32_t) qual >= w->options.id_count)) {
+                                free(h);
+                                return -ERANGE;
+                        }
+                        id = (uint32_t) qual + w->options.id_shift;
+                }
+                entries[k++] = (struct posix_acl_xattr_entry) {
+                        .e_tag = acl_tag(tag),
+                        .e_perm = (uint16_t) (perm & 07),
+                        .e_id = id,
+                };
+        }
+        qsort(entries, k, sizeof(*entries), cmp_acl_entry);
+        *ret = h;
+        *ret_size = sizeof(*h) + k * sizeof(*entries);
+        return 0;
+}
+
+/* Sets one xattr through fd, or by name when there is no descriptor (symlinks, devices). */
+static int set_xattr(TreeWriter *w, int fd, const char *name, const void *value, size_t size) {
+        char full[PATH_MAX];
+        int r;
+
+        if (fd >= 0)
+                r = fsetxattr(fd, name, value, size, 0);
+        else {
+                if (snprintf(full, sizeof(full), "%s/%s", w->dir, w->path) >= (int) sizeof(full))
+                        return -ENAMETOOLONG;
+                r = lsetxattr(full, name, value, size, 0);
+        }
+        return r < 0 ? NEG_ERRNO() : 0;
+}
+
+static int set_acls(TreeWriter *w, int fd) {
+        static const struct {
+                int type;
+                const char *xattr;
+        } kinds[] = {
+                { ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access" },
+                { ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default" },
+        };
+        int types = archive_entry_acl_types(w->entry);
+
+        if (types & ~(ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT))
+                return -EOPNOTSUPP;
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                _cleanup_free_ void *value = NULL;
+                size_t size;
+                int r;
+
+                if (!(types & kinds[i].type))
+                        continue;
+                r = acl_xattr(w, kinds[i].type, &value, &size);
+                if (r >= 0 && size > 0)
+                        r = set_xattr(w, fd, kinds[i].xattr, value, size);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int set_xattrs(TreeWriter *w, int fd) {
+        const char *name;
+        const void *value;
+        size_t size;
+
+        archive_entry_xattr_reset(w->entry);
+        while (archive_entry_xattr_next(w->entry, &name, &value, &size) == ARCHIVE_OK) {
+                int r;
+
+                if (!name || !*name)
+                        return -EINVAL;
+                r = set_xattr(w, fd, name, value, size);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void entry_times(struct archive_entry *e, struct timespec times[2]) {
+        times[0] = (struct timespec) { .tv_nsec = UTIME_OMIT };
+        times[1] = (struct timespec) { .tv_nsec = UTIME_OMIT };
+        if (archive_entry_atime_is_set(e))
+                times[0] = (struct timespec) { archive_entry_atime(e), archive_entry_atime_nsec(e) };
+        if (archive_entry_mtime_is_set(e))
+                times[1] = (struct timespec) { archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
+}
+
+/* In libarchive's order: owner (which clears setuid bits and file capabilities), mode, ACLs
+ * (which rewrite the group bits as the mask), xattrs. fd < 0: through the parent. */
+static int set_metadata(TreeWriter *w, int fd, bool has_mode) {
+        struct archive_entry *e = w->entry;
+        la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+        mode_t mode = archive_entry_mode(e) & 07777;
+        int r;
+
+        /* (uid_t) -1 would mean "leave as it is" to chown. */
+        if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
+                return -ERANGE;
+        r = fd >= 0 ? fchown(fd, (uid_t) uid, (gid_t) gid)
+                    : fchownat(w->parent_fd, w->base, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW);
+        if (r >= 0 && has_mode)
+                r = fd >= 0 ? fchmod(fd, mode) : fchmodat(w->parent_fd, w->base, mode, 0);
+        if (r < 0)
+                return NEG_ERRNO();
+        r = set_acls(w, fd);
+        if (r >= 0)
+                r = set_xattrs(w, fd);
+        return r;
+}
+
+/* ---- entries ---- */
+
+static int begin_dir(TreeWriter *w, int parent_fd) {
+        struct stat st;
+
+        if (mkdirat(parent_fd, w->base, 0700) == 0)
+                return 0;
+        if (errno != EEXIST)
+                return NEG_ERRNO();
+        if (fstatat(parent_fd, w->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return NEG_ERRNO();
+        return S_ISDIR(st.st_mode) ? 0 : -EEXIST;
+}
+
+int tree_writer_begin(TreeWriter *w, struct archive_entry *e, const char *path) {
+        size_t len = strlen(path);
+        const char *link = archive_entry_hardlink(e);
+        mode_t type = archive_entry_filetype(e);
+        int parent_fd;
+
+        if (len == 0 || len >= sizeof(w->path))
+                return -ENAMETOOLONG;
+        memcpy(w->path, path, len + 1);
+        w->entry = e;
+        w->data_end = 0;
+        parent_fd = open_parent(w);
+        if (parent_fd < 0)
+                return parent_fd;
+        if (link) {
+                /* libarchive would write such data into the file linked to, behind the back
+                 * of that file's content digest; GNU tar never writes any. */
+                if (archive_entry_size(e) > 0)
+                        return -EOPNOTSUPP;
+                return linkat(w->dir_fd, link, parent_fd, w->base, 0) < 0 ? NEG_ERRNO() : 0;
+        }
+        switch (type) {
+        case AE_IFREG:
+                w->fd = openat(parent_fd, w->base,
+                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                return w->fd < 0 ? NEG_ERRNO() : 0;
+        case AE_IFDIR:
+                return begin_dir(w, parent_fd);
+        case AE_IFLNK:
+                if (!archive_entry_symlink(e))
+                        return -EINVAL;
+                return symlinkat(archive_entry_symlink(e), parent_fd, w->base) < 0 ? NEG_ERRNO() : 0;
+        case AE_IFCHR:
+        case AE_IFBLK:
+        case AE_IFIFO:
+                return mknodat(parent_fd, w->base, type | 0600,
+                               type == AE_IFIFO ? 0 : archive_entry_rdev(e)) < 0 ? NEG_ERRNO() : 0;
+        default:
+                return -EOPNOTSUPP;
+        }
+}
+
+int tree_writer_data(TreeWriter *w, const void *buf, size_t size, int64_t offset) {
+        const uint8_t *p = buf;
+
+        if (w->fd < 0 || offset < 0)
+                return -EINVAL;
+        while (size > 0) {
+                ssize_t n = pwrite(w->fd, p, size, offset);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return NEG_ERRNO();
+                p += n;
+                size -= (size_t) n;
+                offset += n;
+        }
+        if (offset > w->data_end)
+                w->data_end = offset;
+        return 0;
+}
+
+static int remember_dir_times(TreeWriter *w) {
+        DirTimes *d;
+
+        if (w->n_dirs == w->n_dirs_alloc) {
+                size_t n = w->n_dirs_alloc ? w->n_dirs_alloc * 2 : 64;
+                DirTimes *more = reallocarray(w->dirs, n, sizeof(DirTimes));
+
+                if (!more)
+                        return -ENOMEM;
+                w->dirs = more;
+                w->n_dirs_alloc = n;
+        }
+        d = &w->dirs[w->n_dirs];
+        entry_times(w->entry, d->times);
+        d->path = strdup(w->path);
+        if (!d->path)
+                return -ENOMEM;
+        w->n_dirs++;
+        return 0;
+}
+
+static int end_file(TreeWriter *w) {
+        _cleanup_close_ int fd = TAKE_FD(w->fd);
+        int64_t size = archive_entry_size(w->entry);
+        struct timespec times[2];
+        int r;
+
+        if (size > w->data_end && ftruncate(fd, size) < 0)
+                return NEG_ERRNO();
+        r = set_metadata(w, fd, true);
+        if (r < 0)
+                return r;
+        entry_times(w->entry, times);
+        return futimens(fd, times) < 0 ? NEG_ERRNO() : 0;
+}
+
+int tree_writer_end(TreeWriter *w) {
+        struct archive_entry *e = w->entry;
+        struct timespec times[2];
+        mode_t type = archive_entry_filetype(e);
+        int r;
+
+        if (!e)
+                return -EINVAL;
+        if (archive_entry_hardlink(e))
+                r = 0;
+        else if (type == AE_IFREG)
+                r = end_file(w);
+        else if (type == AE_IFDIR) {
+                _cleanup_close_ int fd = openat(w->parent_fd, w->base,
+                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                r = fd < 0 ? NEG_ERRNO() : set_metadata(w, fd, true);
+                if (r >= 0)
+                        r = remember_dir_times(w);
+        } else {
+                r = set_metadata(w, -EBADF, type != AE_IFLNK);
+                entry_times(e, times);
+                if (r >= 0 && utimensat(w->parent_fd, w->base, times, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = NEG_ERRNO();
+        }
+        w->entry = NULL;
+        return r;
+}
+
+/* Each path was a directory this render made, so nothing is followed. */
+int tree_writer_close(TreeWriter *w) {
+        for (size_t i = 0; i < w->n_dirs; i++)
+                if (utimensat(w->dir_fd, w->dirs[i].path, w->dirs[i].times, AT_SYMLINK_NOFOLLOW) < 0)
+                        return NEG_ERRNO();
+        return 0;
+}
