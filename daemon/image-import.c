@@ -570,8 +570,13 @@ static int check_path(Pass *p, struct archive_entry *e, const char *field, char 
         if (!is_symlink_entry(e) && known(&p->symlinks, path))
                 return pass_refuse(p, field, "%s", "replaces an earlier symlink");
         p->have_rootfs = true;
-        if (archive_entry_hardlink(e))
+        if (archive_entry_hardlink(e)) {
+                /* pax lets a hard link carry data, which would overwrite the file linked to
+                 * after it was written: not something an image needs, and refused. */
+                if (archive_entry_size(e) > 0)
+                        return pass_refuse(p, field, "%s", "hard link carrying data");
                 return check_hardlink(p, field, path, archive_entry_hardlink(e));
+        }
         return check_type(p, e, field, path);
 }
 

@@ -52,7 +52,8 @@ def tar_bytes(entries, fmt=tarfile.GNU_FORMAT):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
         for t, data in entries:
-            tar.addfile(t, io.BytesIO(data) if t.type == tarfile.REGTYPE else None)
+            tar.addfile(t, io.BytesIO(data) if t.type in (tarfile.REGTYPE, tarfile.LNKTYPE) and data
+                        else None)
     return buf.getvalue()
 
 
@@ -108,6 +109,14 @@ attack("hardlink-dotdot.aci",
        "rootfs/h", "hard link out of the tree")
 attack("hardlink-manifest.aci", [entry("rootfs/h", tarfile.LNKTYPE, link="manifest")],
        "rootfs/h", "hard link to an entry outside rootfs/")
+# pax obeys a hard link's size: the data would overwrite the file linked to.
+link_data = entry("rootfs/h", tarfile.LNKTYPE, link="rootfs/etc/hostname",
+                  pax={"comment": "pax, so the size counts"})
+link_data[0].size = 4
+bad_image("hardlink-data.aci",
+          tar_bytes(good_entries("hardlink-data") + [(link_data[0], b"evil")],
+                    tarfile.PAX_FORMAT),
+          "InvalidImage", "rootfs/h", "hard link carrying data")
 attack("hardlink-missing.aci", [entry("rootfs/h", tarfile.LNKTYPE, link="rootfs/nothing")],
        "rootfs/h", "hard link to an entry not in the tar (before it)")
 attack("outside.aci", [entry("etc/passwd", data=b"x")], "etc/passwd",
