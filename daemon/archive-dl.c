@@ -92,6 +92,7 @@ WRAP(int, archive_entry_acl_types, (E *e), (e))
 WRAP(int, archive_entry_acl_reset, (E *e, int want_type), (e, want_type))
 WRAP(int, archive_entry_acl_next, (E *e, int want_type, int *type, int *permset, int *tag, int *qual,
                                    const char **name), (e, want_type, type, permset, tag, qual, name))
+WRAP(int, archive_entry_xattr_count, (E *e), (e))
 WRAP(int, archive_entry_xattr_reset, (E *e), (e))
 WRAP(int, archive_entry_xattr_next, (E *e, const char **name, const void **value, size_t *size),
      (e, name, value, size))

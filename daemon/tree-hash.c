@@ -66,7 +66,7 @@ typedef struct HashWalk {
         FileDigest *files;
         size_t n_files;
         void *seen;                  /* tsearch tree of SeenInode */
-        TreeDigests *known;          /* digests a render took, or NULL */
+        TreeNodes *known;            /* what a render made, for its content digests, or NULL */
         bool legacy;                 /* file digests in SHA-512, as before check digests */
         char path[PATH_MAX];         /* the tree dir, then "/" and the current relative path */
         size_t root_len;
@@ -173,14 +173,14 @@ static int xattr_names(const char *path, char **ret, size_t *ret_n) {
         return 0;
 }
 
-static int hash_xattr(HashWalk *w, const char *name) {
+static int hash_xattr(HashWalk *w, const char *path, const char *name) {
         _cleanup_free_ uint8_t *value = malloc(XATTR_VALUE_MAX_BYTES);
         ssize_t n;
         int r;
 
         if (!value)
                 return -ENOMEM;
-        n = lgetxattr(w->name, name, value, XATTR_VALUE_MAX_BYTES);
+        n = lgetxattr(path, name, value, XATTR_VALUE_MAX_BYTES);
         if (n < 0)
                 return NEG_ERRNO();
         r = md_add(w, "{\"Name\":", 8);
@@ -193,13 +193,16 @@ static int hash_xattr(HashWalk *w, const char *name) {
         return r < 0 ? r : md_add(w, "}", 1);
 }
 
-static int hash_xattrs(HashWalk *w) {
+/* path NULL: a node the render made, which has none. */
+static int hash_xattrs(HashWalk *w, const char *path) {
         _cleanup_free_ char *list = NULL;
         _cleanup_free_ const char **names = NULL;
         size_t size, n = 0;
         int r;
 
-        r = xattr_names(w->name, &list, &size);
+        if (!path)
+                return md_add(w, "[]", 2);
+        r = xattr_names(path, &list, &size);
         if (r < 0)
                 return r;
         names = calloc(size / 2 + 1, sizeof(char *));
@@ -214,7 +217,7 @@ static int hash_xattrs(HashWalk *w) {
                 if (i > 0)
                         r = md_add(w, ",", 1);
                 if (r >= 0)
-                        r = hash_xattr(w, names[i]);
+                        r = hash_xattr(w, path, names[i]);
         }
         return r < 0 ? r : md_add(w, "]", 1);
 }
@@ -238,14 +241,12 @@ static char typeflag(mode_t mode) {
         }
 }
 
-/* The first path of a non-directory inode with several links, or NULL the first time (then
- * it is remembered). */
-static int seen_before(HashWalk *w, const struct stat *st, const char **ret) {
-        SeenInode key = { .dev = st->st_dev, .ino = st->st_ino }, *s, **found;
+/* The first path recorded for the inode (dev, ino), or NULL the first time (then name is
+ * remembered for it). */
+static int seen_before(HashWalk *w, dev_t dev, ino_t ino, const char *name, const char **ret) {
+        SeenInode key = { .dev = dev, .ino = ino }, *s, **found;
 
         *ret = NULL;
-        if (S_ISDIR(st->st_mode) || st->st_nlink < 2)
-                return 0;
         found = tfind(&key, &w->seen, seen_compare);
         if (found) {
                 *ret = (*found)->path;
@@ -255,7 +256,7 @@ static int seen_before(HashWalk *w, const struct stat *st, const char **ret) {
         if (!s)
                 return -ENOMEM;
         *s = key;
-        s->path = strdup(w->path + w->root_len + 1);
+        s->path = strdup(name);
         if (!s->path || !tsearch(s, &w->seen, seen_compare)) {
                 seen_free(s);
                 return -ENOMEM;
@@ -270,28 +271,13 @@ static size_t digest_hex_len(const HashWalk *w) {
         return w->legacy ? LEGACY_DIGEST_HEX_LEN : DIGEST_HEX_LEN;
 }
 
-static int cmp_file_digest(const void *a, const void *b) {
-        return strcmp((*(TreeFileDigest *const *) a)->path, (*(TreeFileDigest *const *) b)->path);
-}
-
-static const TreeFileDigest *known_digest(TreeDigests *d, const char *path) {
-        TreeFileDigest key = { .path = (char *) path }, *k = &key, **found;
-
-        if (!d || d->n == 0)
-                return NULL;
-        if (!d->sorted) {
-                qsort(d->files, d->n, sizeof(*d->files), cmp_file_digest);
-                d->sorted = true;
-        }
-        found = bsearch(&k, d->files, d->n, sizeof(*d->files), cmp_file_digest);
-        return found && (*found)->content.set ? *found : NULL;
-}
+static const ContentDigest *known_digest(TreeNodes *nodes, const char *path);
 
 /* Writes the digest of the file at w->path if it is known, else leaves room for it and
  * remembers where. */
-static int add_file_digest(HashWalk *w) {
+static int add_file_digest(HashWalk *w, const ContentDigest *known) {
         static const char zeros[LEGACY_DIGEST_HEX_LEN] = { [0 ... LEGACY_DIGEST_HEX_LEN - 1] = '0' };
-        const TreeFileDigest *k = w->legacy ? NULL : known_digest(w->known, w->path + w->root_len + 1);
+        const ContentDigest *k = w->legacy || !known || !known->set ? NULL : known;
         FileDigest *more;
         off_t offset;
         int r;
@@ -300,7 +286,7 @@ static int add_file_digest(HashWalk *w) {
         if (r >= 0 && k) {
                 char hex[DIGEST_HEX_LEN + 1];
 
-                hex_encode(k->content.digest, CONTENT_DIGEST_SIZE, hex);
+                hex_encode(k->digest, CONTENT_DIGEST_SIZE, hex);
                 r = md_add(w, hex, DIGEST_HEX_LEN);
                 return r < 0 ? r : md_add(w, "\"", 1);
         }
@@ -319,68 +305,99 @@ static int add_file_digest(HashWalk *w) {
         return r < 0 ? r : md_add(w, "\"", 1);
 }
 
-static int hash_record(HashWalk *w, const struct stat *st, char type, const char *link,
-                       size_t link_len) {
-        const char *name = w->path + w->root_len + 1;
-        bool chr_or_blk = type == '3' || type == '4';
+/* One record's fields. type '1': a further link to an inode recorded under link. */
+typedef struct Meta {
+        char type;
+        mode_t mode;
+        uid_t uid;
+        gid_t gid;
+        uint64_t size;
+        dev_t rdev;
+        const char *link;
+        size_t link_len;
+        const char *xattrs;          /* the path to read them from, or NULL for none */
+        const ContentDigest *known;
+} Meta;
+
+/* The record of the entry at w->path, named name. */
+static int hash_record(HashWalk *w, const char *name, const Meta *m) {
+        bool chr_or_blk = m->type == '3' || m->type == '4';
         int r;
 
         r = md_add(w, "{\"Name\":", 8);
         if (r >= 0)
                 r = md_string(w, name, strlen(name));
         if (r >= 0)
-                r = md_printf(w, ",\"Mode\":%u,\"UID\":%u,\"GID\":%u,\"Size\":%lld,"
+                r = md_printf(w, ",\"Mode\":%u,\"UID\":%u,\"GID\":%u,\"Size\":%llu,"
                               "\"Typeflag\":\"%c\",\"Linkname\":",
-                              (unsigned) (st->st_mode & 07777), (unsigned) st->st_uid,
-                              (unsigned) st->st_gid,
-                              type == '0' ? (long long) st->st_size : 0LL, type);
+                              (unsigned) (m->mode & 07777), (unsigned) m->uid, (unsigned) m->gid,
+                              m->type == '0' ? (unsigned long long) m->size : 0ULL, m->type);
         if (r >= 0)
-                r = md_string(w, link, link_len);
+                r = md_string(w, m->link ? m->link : "", m->link_len);
         if (r >= 0)
                 r = md_printf(w, ",\"Devmajor\":%u,\"Devminor\":%u,\"Xattrs\":",
-                              chr_or_blk ? major(st->st_rdev) : 0,
-                              chr_or_blk ? minor(st->st_rdev) : 0);
+                              chr_or_blk ? major(m->rdev) : 0, chr_or_blk ? minor(m->rdev) : 0);
         if (r >= 0)
-                r = hash_xattrs(w);
-        if (r >= 0 && type == '0')
-                r = add_file_digest(w);
+                r = hash_xattrs(w, m->xattrs);
+        if (r >= 0 && m->type == '0')
+                r = add_file_digest(w, m->known);
         return r < 0 ? r : md_add(w, "}\n", 2);
+}
+
+/* Meta of the inode at path (relative to the working directory, or absolute), which lstat
+ * gave st; a symlink's target goes into link. */
+static int meta_from_stat(const char *path, const struct stat *st, Meta *m, char link[PATH_MAX]) {
+        ssize_t n;
+
+        *m = (Meta) { .type = typeflag(st->st_mode), .mode = st->st_mode, .uid = st->st_uid,
+                      .gid = st->st_gid, .size = (uint64_t) st->st_size, .rdev = st->st_rdev,
+                      .xattrs = path };
+        if (m->type == 0)
+                return -EBADMSG;
+        if (m->type == '2') {
+                n = readlink(path, link, PATH_MAX);
+                if (n < 0)
+                        return NEG_ERRNO();
+                if (n >= PATH_MAX)
+                        return -ENAMETOOLONG;
+                m->link = link;
+                m->link_len = (size_t) n;
+        }
+        return 0;
 }
 
 static int hash_dir(HashWalk *w, int parent_fd);
 
 /* w->path names the entry, and so does w->name in the working directory (its parent). */
 static int hash_entry(HashWalk *w, int parent_fd) {
+        const char *name = w->path + w->root_len + 1, *first = NULL;
         char link[PATH_MAX];
-        const char *first;
         struct stat st;
-        ssize_t link_len = 0;
-        char type;
+        Meta m;
         int r;
 
         if (lstat(w->name, &st) < 0)
                 return NEG_ERRNO();
         if (S_ISSOCK(st.st_mode))
                 return 0;
-        type = typeflag(st.st_mode);
-        if (type == 0)
-                return -EBADMSG;
-        r = seen_before(w, &st, &first);
-        if (r < 0)
-                return r;
-        if (first)
-                return hash_record(w, &st, '1', first, strlen(first));
-        if (type == '2') {
-                link_len = readlink(w->name, link, sizeof(link));
-                if (link_len < 0)
-                        return NEG_ERRNO();
-                if ((size_t) link_len >= sizeof(link))
-                        return -ENAMETOOLONG;
+        if (!S_ISDIR(st.st_mode) && st.st_nlink >= 2) {
+                r = seen_before(w, st.st_dev, st.st_ino, name, &first);
+                if (r < 0)
+                        return r;
         }
-        r = hash_record(w, &st, type, link, (size_t) link_len);
+        r = meta_from_stat(w->name, &st, &m, link);
         if (r < 0)
                 return r;
-        if (type == '5')
+        m.known = known_digest(w->known, name);
+        if (first) {
+                m.type = '1';
+                m.link = first;
+                m.link_len = strlen(first);
+        }
+        r = hash_record(w, name, &m);
+        if (r < 0)
+                return r;
+        if (m.type == '5')
                 return hash_dir(w, parent_fd);
         return 0;
 }
@@ -579,7 +596,141 @@ static int records_digest(HashWalk *w, char ret[TREE_HASH_LEN + 1]) {
         return 0;
 }
 
-static int hash_tree(const char *dir, TreeDigests *known, bool legacy,
+/* ---- the nodes of a render ---- */
+
+/* The walk's order (depth first, a directory before its entries, names compared bytewise)
+ * is the order of whole paths compared with '/' below every other byte. */
+static int cmp_walk_order(const char *a, const char *b) {
+        for (;; a++, b++) {
+                int x = *a == '/' ? 1 : *a ? (unsigned char) *a + 1 : 0;
+                int y = *b == '/' ? 1 : *b ? (unsigned char) *b + 1 : 0;
+
+                if (x != y)
+                        return x < y ? -1 : 1;
+                if (x == 0)
+                        return 0;
+        }
+}
+
+static int cmp_node(const void *a, const void *b) {
+        return cmp_walk_order(((const TreeNode *) a)->path, ((const TreeNode *) b)->path);
+}
+
+static void sort_nodes(TreeNodes *n) {
+        if (!n->sorted && n->n > 0)
+                qsort(n->nodes, n->n, sizeof(TreeNode), cmp_node);
+        n->sorted = true;
+}
+
+static const TreeNode *find_node(TreeNodes *n, const char *path) {
+        TreeNode key = { .path = (char *) path };
+
+        sort_nodes(n);
+        return n->n == 0 ? NULL : bsearch(&key, n->nodes, n->n, sizeof(TreeNode), cmp_node);
+}
+
+/* Where a chain of hard links ends; NULL for a link to nothing recorded (or a loop). */
+static const TreeNode *origin_of(TreeNodes *n, const TreeNode *nd) {
+        for (size_t steps = 0; nd && nd->hardlink; steps++)
+                nd = steps < n->n ? find_node(n, nd->hardlink) : NULL;
+        return nd;
+}
+
+static const ContentDigest *known_digest(TreeNodes *nodes, const char *path) {
+        const TreeNode *nd;
+
+        if (!nodes)
+                return NULL;
+        nd = origin_of(nodes, find_node(nodes, path));
+        return nd ? nd->content : NULL;
+}
+
+static int cmp_size(const void *a, const void *b) {
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* The indexes of the nodes that something links to, sorted. */
+static int linked_origins(TreeNodes *n, size_t **ret, size_t *ret_n) {
+        size_t *linked = NULL, k = 0;
+
+        for (size_t i = 0; i < n->n; i++) {
+                const TreeNode *o;
+
+                if (!n->nodes[i].hardlink)
+                        continue;
+                o = origin_of(n, &n->nodes[i]);
+                if (!o) {
+                        free(linked);
+                        return -EBADMSG;
+                }
+                if (!linked) {
+                        linked = calloc(n->n, sizeof(size_t));
+                        if (!linked)
+                                return -ENOMEM;
+                }
+                linked[k++] = (size_t) (o - n->nodes);
+        }
+        if (k > 0)
+                qsort(linked, k, sizeof(size_t), cmp_size);
+        *ret = linked;
+        *ret_n = k;
+        return 0;
+}
+
+/* The records of the nodes, as the walk would write them over the same tree: a node the
+ * render could not know is read back (from_disk), a hard link is recorded as a link to the
+ * first of its paths in walk order. */
+static int hash_nodes(HashWalk *w, TreeNodes *nodes) {
+        _cleanup_free_ size_t *linked = NULL;
+        size_t n_linked = 0;
+        int r;
+
+        sort_nodes(nodes);
+        r = linked_origins(nodes, &linked, &n_linked);
+        for (size_t i = 0; r >= 0 && i < nodes->n; i++) {
+                const TreeNode *nd = &nodes->nodes[i], *o = origin_of(nodes, nd);
+                size_t index = o ? (size_t) (o - nodes->nodes) : 0;
+                const char *first = NULL;
+                char link[PATH_MAX];
+                struct stat st;
+                Meta m;
+
+                if (!o || (i > 0 && cmp_node(nd, nd - 1) == 0))
+                        return -EBADMSG;
+                if (w->root_len + 1 + strlen(nd->path) >= sizeof(w->path))
+                        return -ENAMETOOLONG;
+                w->path[w->root_len] = '/';
+                strcpy(w->path + w->root_len + 1, nd->path);
+                if (n_linked > 0 && bsearch(&index, linked, n_linked, sizeof(size_t), cmp_size)) {
+                        r = seen_before(w, 0, (ino_t) index, nd->path, &first);
+                        if (r < 0)
+                                return r;
+                }
+                if (o->from_disk) {
+                        if (lstat(w->path, &st) < 0)
+                                return NEG_ERRNO();
+                        r = meta_from_stat(w->path, &st, &m, link);
+                        if (r < 0)
+                                return r;
+                } else
+                        m = (Meta) { .type = o->type, .mode = o->mode, .uid = o->uid, .gid = o->gid,
+                                     .size = o->size, .link = o->symlink,
+                                     .link_len = o->symlink ? strlen(o->symlink) : 0 };
+                m.known = o->content;
+                if (first) {
+                        m.type = '1';
+                        m.link = first;
+                        m.link_len = strlen(first);
+                }
+                r = hash_record(w, nd->path, &m);
+        }
+        return r;
+}
+
+/* Records w's tree (the nodes, or a walk when nodes is NULL) and digests them. */
+static int hash_tree(const char *dir, TreeNodes *known, TreeNodes *nodes, bool legacy,
                      char ret[TREE_HASH_LEN + 1]) {
         _cleanup_(hash_walk_done) HashWalk w = {};
         _cleanup_close_ int cwd = -EBADF;
@@ -594,11 +745,15 @@ static int hash_tree(const char *dir, TreeDigests *known, bool legacy,
         if (!w.out)
                 return -ENOMEM;
         strcpy(w.path, dir);
-        /* The walk changes the working directory as it goes, and comes back here. */
-        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (cwd < 0)
-                return NEG_ERRNO();
-        r = hash_dir(&w, cwd);
+        if (nodes)
+                r = hash_nodes(&w, nodes);
+        else {
+                /* The walk changes the working directory as it goes, and comes back here. */
+                cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (cwd < 0)
+                        return NEG_ERRNO();
+                r = hash_dir(&w, cwd);
+        }
         if (r < 0)
                 return r;
         /* The stream's buffer is final once it is closed. */
@@ -610,39 +765,46 @@ static int hash_tree(const char *dir, TreeDigests *known, bool legacy,
         return records_digest(&w, ret);
 }
 
-int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]) {
-        return hash_tree(dir, known, false, ret);
+int tree_hash(const char *dir, TreeNodes *known, char ret[TREE_HASH_LEN + 1]) {
+        return hash_tree(dir, known, NULL, false, ret);
+}
+
+int tree_hash_nodes(const char *dir, TreeNodes *nodes, char ret[TREE_HASH_LEN + 1]) {
+        return hash_tree(dir, nodes, nodes->incomplete ? NULL : nodes, false, ret);
 }
 
 int tree_hash_legacy(const char *dir, char ret[TREE_HASH_LEN + 1]) {
-        return hash_tree(dir, NULL, true, ret);
+        return hash_tree(dir, NULL, NULL, true, ret);
 }
 
-void tree_digests_done(TreeDigests *d) {
-        for (size_t i = 0; i < d->n; i++) {
-                free(d->files[i]->path);
-                free(d->files[i]);
+void tree_nodes_done(TreeNodes *n) {
+        for (size_t i = 0; i < n->n; i++) {
+                free(n->nodes[i].path);
+                free(n->nodes[i].hardlink);
+                free(n->nodes[i].symlink);
+                free(n->nodes[i].content);
         }
-        free(d->files);
-        *d = (TreeDigests) {};
+        free(n->nodes);
+        *n = (TreeNodes) {};
 }
 
-TreeFileDigest *tree_digests_add(TreeDigests *d, const char *path) {
-        TreeFileDigest **more, *f;
+TreeNode *tree_nodes_add(TreeNodes *n, const char *path) {
+        TreeNode *nd;
 
-        more = reallocarray(d->files, d->n + 1, sizeof(*d->files));
-        if (!more)
-                return NULL;
-        d->files = more;
-        f = calloc(1, sizeof(*f));
-        if (!f)
-                return NULL;
-        f->path = strdup(path);
-        if (!f->path) {
-                free(f);
-                return NULL;
+        if (n->n == n->allocated) {
+                size_t more = n->allocated ? n->allocated * 2 : 256;
+                TreeNode *nodes = reallocarray(n->nodes, more, sizeof(TreeNode));
+
+                if (!nodes)
+                        return NULL;
+                n->nodes = nodes;
+                n->allocated = more;
         }
-        d->files[d->n++] = f;
-        d->sorted = false;
-        return f;
+        nd = &n->nodes[n->n];
+        *nd = (TreeNode) { .path = strdup(path) };
+        if (!nd->path)
+                return NULL;
+        n->n++;
+        n->sorted = false;
+        return nd;
 }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -524,7 +525,7 @@ int tree_remove_dir(int parent_fd, const char *name) {
  * changes its mtime after libarchive set it. */
 typedef struct Render {
         ImageStore *store;
-        TreeDigests *digests;        /* of the files written, if wanted */
+        TreeNodes *nodes;            /* what was made, if wanted */
         BlobCheck *check;            /* of the image being rendered */
         const TreeImage *images;
         size_t n;
@@ -693,6 +694,105 @@ static int copy_data(Render *rd, struct archive *a, const char *path) {
         return 0;
 }
 
+static char typeflag(mode_t type) {
+        switch (type) {
+        case AE_IFREG: return '0';
+        case AE_IFLNK: return '2';
+        case AE_IFCHR: return '3';
+        case AE_IFBLK: return '4';
+        case AE_IFDIR: return '5';
+        default: return '6';
+        }
+}
+
+/* What the entry becomes, for the tree hash; *ret_out: where its content digest goes. The
+ * writer sets owners and modes exactly as the entry has them, but a device number goes
+ * through the kernel's encoding, a file capability may be rewritten by the kernel, and ACLs
+ * change the group bits: such nodes are read back. */
+static int record_node(Render *rd, struct archive_entry *e, const char *path,
+                       ContentDigest **ret_out) {
+        const char *link = archive_entry_hardlink(e);
+        mode_t type = archive_entry_filetype(e);
+        TreeNode *nd;
+
+        if (!rd->nodes)
+                return 0;
+        nd = tree_nodes_add(rd->nodes, path);
+        if (!nd)
+                return -ENOMEM;
+        if (link) {
+                nd->hardlink = strdup(link);
+                return nd->hardlink ? 0 : -ENOMEM;
+        }
+        nd->type = typeflag(type);
+        nd->mode = type == AE_IFLNK ? 0777 : archive_entry_mode(e) & 07777;
+        nd->uid = (uid_t) archive_entry_uid(e);
+        nd->gid = (gid_t) archive_entry_gid(e);
+        nd->from_disk = type == AE_IFCHR || type == AE_IFBLK || archive_entry_xattr_count(e) > 0 ||
+                archive_entry_acl_types(e) != 0;
+        if (type == AE_IFLNK) {
+                nd->symlink = strdup(archive_entry_symlink(e) ? archive_entry_symlink(e) : "");
+                if (!nd->symlink)
+                        return -ENOMEM;
+        }
+        if (type == AE_IFREG) {
+                nd->size = (uint64_t) archive_entry_size(e);
+                nd->content = calloc(1, sizeof(ContentDigest));
+                if (!nd->content)
+                        return -ENOMEM;
+                *ret_out = nd->content;
+        }
+        return 0;
+}
+
+/* The directories the writer made for what was below them (0755, the shifted root), and
+ * rootfs itself when no entry gave it: the setup made it, with this process's umask. */
+static int record_implied_dirs(Render *rd) {
+        uid_t root = rd->options ? rd->options->uid_shift : 0;
+        TreeClaim top = tree_claims_get(rd->claims, "rootfs");
+
+        if (!rd->nodes)
+                return 0;
+        for (size_t i = 0; i < rd->claims->n_slots; i++) {
+                const ClaimSlot *c = &rd->claims->slots[i];
+                TreeNode *nd;
+
+                if (!c->path || c->claim != TREE_CLAIM_IMPLICIT_DIR || strcmp(c->path, "rootfs") == 0)
+                        continue;
+                nd = tree_nodes_add(rd->nodes, c->path);
+                if (!nd)
+                        return -ENOMEM;
+                *nd = (TreeNode) { .path = nd->path, .type = '5', .mode = 0755, .uid = root,
+                                   .gid = root };
+        }
+        if (top == TREE_CLAIM_NONE || top == TREE_CLAIM_IMPLICIT_DIR) {
+                TreeNode *nd = tree_nodes_add(rd->nodes, "rootfs");
+
+                if (!nd)
+                        return -ENOMEM;
+                nd->type = '5';
+                nd->from_disk = true;
+        }
+        return 0;
+}
+
+/* Whether new files here come with xattrs of their own (an SELinux label, say), which the
+ * nodes would not know: then the tree hash walks the tree. */
+static bool fs_adds_xattrs(int dir_fd) {
+        _cleanup_close_ int dir = openat(dir_fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                         O_CLOEXEC);
+        _cleanup_close_ int file = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+        int fds[] = { dir, file };
+
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                ssize_t n = fds[i] < 0 ? -1 : flistxattr(fds[i], NULL, 0);
+
+                if (n > 0 || (n < 0 && errno != ENOTSUP))
+                        return true;
+        }
+        return false;
+}
+
 /* *ret_out: where the content digest of a regular file goes, if the caller wants them. */
 static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e, const char *path,
                          ContentDigest **ret_out) {
@@ -708,13 +808,9 @@ static int extract_entry(Render *rd, struct archive *a, struct archive_entry *e,
         r = tree_writer_begin(rd->writer, e, path);
         if (r < 0)
                 return write_failure(rd, path, r);
-        if (rd->digests && archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
-                TreeFileDigest *f = tree_digests_add(rd->digests, path);
-
-                if (!f)
-                        return -ENOMEM;
-                *ret_out = &f->content;
-        }
+        r = record_node(rd, e, path, ret_out);
+        if (r < 0)
+                return r;
         if (archive_entry_size(e) > 0) {
                 r = copy_data(rd, a, path);
                 if (r < 0)
@@ -836,6 +932,8 @@ static int render_setup(Render *rd) {
 
         if (mkdirat(rd->dir_fd, "rootfs", 0755) < 0)
                 return NEG_ERRNO();
+        if (rd->nodes && fs_adds_xattrs(rd->dir_fd))
+                rd->nodes->incomplete = true;
         r = tree_claims_new(&rd->claims);
         if (r < 0)
                 return r;
@@ -871,6 +969,9 @@ static int render_all(Render *rd) {
         r = tree_writer_close(rd->writer);
         if (r < 0)
                 return write_failure(rd, "rootfs", r);
+        r = record_implied_dirs(rd);
+        if (r < 0)
+                return r;
         if (!rd->manifest_written)
                 return error_detail_set(rd->error, -EBADMSG, "manifest", "image %s has no manifest",
                                         rd->images[0].key);
@@ -888,9 +989,9 @@ static int render_in(Render *rd) {
 }
 
 int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const char *dir,
-                       const RenderOptions *options, TreeDigests *digests, ErrorDetail *error) {
+                       const RenderOptions *options, TreeNodes *nodes, ErrorDetail *error) {
         Render rd = { .store = s, .images = images, .n = n, .options = options, .dir = dir,
-                      .dir_fd = -EBADF, .digests = digests, .error = error };
+                      .dir_fd = -EBADF, .nodes = nodes, .error = error };
         int r;
 
         if (n == 0 || n > TREE_IMAGES_MAX)

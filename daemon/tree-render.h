@@ -91,9 +91,9 @@ int tree_claims_select(TreeClaims *c, const TreeWhitelist *own, const TreeWhitel
                        const char *clean_name, bool is_dir);
 
 /* Renders the images into dir (which must not exist; it is removed again on failure). With
- * digests, adds the content digest of every regular file written. */
+ * nodes, adds what it made, for tree_hash_nodes. */
 int tree_render_images(ImageStore *s, const TreeImage *images, size_t n, const char *dir,
-                       const RenderOptions *options, TreeDigests *digests, ErrorDetail *error);
+                       const RenderOptions *options, TreeNodes *nodes, ErrorDetail *error);
 
 /* Removes a directory tree without following symlinks. Missing is fine. */
 int tree_remove_dir(int parent_fd, const char *name);

@@ -223,14 +223,14 @@ static int tree_info_fill(int trees_fd, const char *trees_path, const char *id, 
 static int render_and_publish(ImageStore *s, const TreeImage *images, size_t n, int trees_fd,
                               const char *path, ErrorDetail *error) {
         _cleanup_close_ int fd = -EBADF, marker = -EBADF;
-        _cleanup_(tree_digests_done) TreeDigests digests = {};
+        _cleanup_(tree_nodes_done) TreeNodes nodes = {};
         char hash[TREE_HASH_LEN + 1];
         int r;
 
-        r = tree_render_images(s, images, n, path, NULL, &digests, error);
+        r = tree_render_images(s, images, n, path, NULL, &nodes, error);
         if (r < 0)
                 return r;
-        r = tree_hash(path, &digests, hash);
+        r = tree_hash_nodes(path, &nodes, hash);
         if (r < 0)
                 return r;
         fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -13,6 +13,7 @@
  * bits, xattrs and times kept. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -62,27 +63,43 @@ int tree_store_info(ImageStore *s, const char *tree_id, TreeInfo *ret);
 /* IDs of all rendered trees, sorted, NULL-terminated. A tree left half-rendered by a crash is
  * not listed; the next tree_store_get of it renders it again. */
 int tree_store_list(ImageStore *s, char ***ret_ids);
-/* The content digests of the regular files a render wrote, by path relative to the tree dir
- * ("rootfs/bin/sh"), so the tree hash need not read them back. Each is allocated on its own:
- * the render's hashing thread fills them in. */
-typedef struct TreeFileDigest {
-        char *path;
-        ContentDigest content;
-} TreeFileDigest;
+/* What a render made, one node per path, so that the tree hash need not walk the tree it
+ * just wrote. Content digests are allocated one by one: the render's hashing thread fills
+ * them in while the list grows. */
+typedef struct TreeNode {
+        char *path;                  /* relative to the tree dir ("rootfs/bin/sh") */
+        char *hardlink;              /* a hard link: the path linked to; the rest is unset */
+        char *symlink;               /* a symlink's target */
+        char type;                   /* the tar typeflag: '0' '2' '3' '4' '5' '6' */
+        bool from_disk;              /* the metadata below is to be read back from the tree */
+        mode_t mode;                 /* & 07777 */
+        uid_t uid;
+        gid_t gid;
+        uint64_t size;
+        ContentDigest *content;      /* of a regular file written, or NULL */
+} TreeNode;
 
-typedef struct TreeDigests {
-        TreeFileDigest **files;
-        size_t n;
+typedef struct TreeNodes {
+        TreeNode *nodes;
+        size_t n, allocated;
         bool sorted;
-} TreeDigests;
+        /* The filesystem (or a security module) gives new files xattrs of its own, which
+         * the nodes do not know: the tree hash walks the tree instead. */
+        bool incomplete;
+} TreeNodes;
 
-void tree_digests_done(TreeDigests *d);
-/* A new entry for path, or NULL without memory. */
-TreeFileDigest *tree_digests_add(TreeDigests *d, const char *path);
+void tree_nodes_done(TreeNodes *n);
+/* A new node for path, zeroed otherwise, or NULL without memory. Pointers to nodes are valid
+ * until the next add. */
+TreeNode *tree_nodes_add(TreeNodes *n, const char *path);
 
-/* rkt's tree hash over dir (the tree dir, holding rootfs/). Files with a digest in known
- * (may be NULL) are not read. */
-int tree_hash(const char *dir, TreeDigests *known, char ret[TREE_HASH_LEN + 1]);
+/* rkt's tree hash over dir (the tree dir, holding rootfs/), by a walk. Files whose content
+ * digest known has (may be NULL) are not read. */
+int tree_hash(const char *dir, TreeNodes *known, char ret[TREE_HASH_LEN + 1]);
+/* The same hash from the nodes of the render that made dir (all of it but the top-level
+ * files), reading back only the nodes marked from_disk and files without a digest. Falls
+ * back to tree_hash when the nodes are incomplete. */
+int tree_hash_nodes(const char *dir, TreeNodes *nodes, char ret[TREE_HASH_LEN + 1]);
 /* The same with SHA-512 per file, as trees recorded it before check digests: verify accepts
  * an older tree whose hash matches this way. */
 int tree_hash_legacy(const char *dir, char ret[TREE_HASH_LEN + 1]);

@@ -78,9 +78,42 @@ TreeWriter *tree_writer_free(TreeWriter *w) {
 
 /* ---- paths ---- */
 
-/* openat2 keeps the walk inside at and off symlinks whatever is on disk. Without it (before
- * Linux 5.6, or a seccomp filter that hides it) the selection's guarantee stands alone: every
- * component is a directory this render made. */
+/* The same rules as openat2's below, one component at a time, for kernels (before 5.6),
+ * seccomp filters and tools (valgrind) that do not know openat2. */
+static int open_dir_stepwise(int at, const char *path) {
+        _cleanup_close_ int fd = fcntl(at, F_DUPFD_CLOEXEC, 3);
+        char buf[PATH_MAX], *save = NULL;
+
+        if (fd < 0)
+                return NEG_ERRNO();
+        if (path[0] == '/')
+                return -EXDEV;
+        if (strlen(path) >= sizeof(buf))
+                return -ENAMETOOLONG;
+        strcpy(buf, path);
+        for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                struct stat st;
+                int next;
+
+                if (strcmp(c, "..") == 0)
+                        return -EXDEV;
+                if (strcmp(c, ".") == 0)
+                        continue;
+                next = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (next < 0)
+                        return NEG_ERRNO();
+                close(fd);
+                fd = next;
+                if (fstat(fd, &st) < 0)
+                        return NEG_ERRNO();
+                if (!S_ISDIR(st.st_mode))
+                        return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+        }
+        return TAKE_FD(fd);
+}
+
+/* openat2 keeps the walk inside at and off symlinks whatever is on disk, should the
+ * selection (which only lets paths under directories this render made through) be wrong. */
 static int open_dir_beneath(int at, const char *path) {
         struct open_how how = {
                 .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -90,7 +123,7 @@ static int open_dir_beneath(int at, const char *path) {
         int fd = (int) syscall(SYS_openat2, at, path, &how, sizeof(how));
 
         if (fd < 0 && errno == ENOSYS)
-                fd = openat(at, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                return open_dir_stepwise(at, path);
         return fd < 0 ? NEG_ERRNO() : fd;
 }
 
