@@ -782,6 +782,50 @@ static void test_tree_hash(void **state) {
         assert_int_equal(tree_remove_dir(AT_FDCWD, two), 0);
 }
 
+/* The record format is what recorded tree hashes were made with: a change to it would make
+ * every rendered tree fail `image verify`. The value was computed by the walk as it was before
+ * trees were hashed from render nodes. */
+static void test_tree_hash_format(void **state) {
+        Ctx *ctx = need_root(state);
+        char dir[128], path[256], other[256], hash[TREE_HASH_LEN + 1];
+        static const char *const dirs[] = { "", "/rootfs", "/rootfs/etc", "/rootfs/bin" };
+        int fd;
+
+        snprintf(dir, sizeof(dir), "%s/format", ctx->dir);
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                snprintf(path, sizeof(path), "%s%s", dir, dirs[i]);
+                assert_int_equal(mkdir(path, 0755), 0);
+                assert_int_equal(chmod(path, i == 2 ? 0700 : 0755), 0);
+        }
+        snprintf(path, sizeof(path), "%s/manifest", dir);       /* not hashed */
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        assert_int_equal(write(fd, "x", 1), 1);
+        close(fd);
+        snprintf(path, sizeof(path), "%s/rootfs/etc/passwd", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        assert_int_equal(write(fd, "root:x:0:0\n", 11), 11);
+        close(fd);
+        assert_int_equal(chmod(path, 0644), 0);
+        assert_int_equal(lsetxattr(path, "user.k", "v\"1", 3, 0), 0);
+        snprintf(path, sizeof(path), "%s/rootfs/bin/tool", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        assert_int_equal(write(fd, "bb", 2), 2);
+        close(fd);
+        assert_int_equal(chown(path, 5, 6), 0);
+        assert_int_equal(chmod(path, 04711), 0);
+        snprintf(other, sizeof(other), "%s/rootfs/bin/alias", dir);
+        assert_int_equal(link(path, other), 0);
+        snprintf(path, sizeof(path), "%s/rootfs/bin/link", dir);
+        assert_int_equal(symlink("tool", path), 0);
+        snprintf(path, sizeof(path), "%s/rootfs/fifo", dir);
+        assert_int_equal(mkfifo(path, 0620), 0);
+        assert_int_equal(chmod(path, 0620), 0);
+
+        assert_int_equal(tree_hash(dir, NULL, hash), 0);
+        assert_string_equal(hash, "sha512-28b3ce038c909689ac7ce952ed40bebbd9466597fb617c91af43144bd857fdb2");
+        assert_int_equal(tree_remove_dir(AT_FDCWD, dir), 0);
+}
+
 static void test_verify_tampered(void **state) {
         Ctx *ctx = need_root(state);
         _cleanup_free_ char *actual = NULL;
@@ -1247,6 +1291,7 @@ int main(int argc, char **argv) {
                 cmocka_unit_test(test_render_whitelist),
                 cmocka_unit_test(test_missing_dependency),
                 cmocka_unit_test(test_tree_hash),
+                cmocka_unit_test(test_tree_hash_format),
                 cmocka_unit_test(test_verify_tampered),
                 cmocka_unit_test(test_concurrent_get),
                 cmocka_unit_test(test_uid_shift),

@@ -86,6 +86,20 @@ static struct stat stat_at(Ctx *ctx, const char *path) {
         return st;
 }
 
+/* open() applies the umask; the writer only skips the chmod when that changed nothing. */
+static void test_mode_whatever_the_umask(void **state) {
+        Ctx *ctx = *state;
+        mode_t old = umask(027);
+
+        tree_writer_free(ctx->w);
+        assert_int_equal(tree_writer_new(ctx->dir_fd, ctx->dir, NULL, &ctx->w), 0);
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0666, 0, 0), "rootfs/open", NULL), 0);
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0640, 0, 0), "rootfs/closed", NULL), 0);
+        umask(old);
+        assert_int_equal(stat_at(ctx, "rootfs/open").st_mode & 07777, 0666);
+        assert_int_equal(stat_at(ctx, "rootfs/closed").st_mode & 07777, 0640);
+}
+
 static void test_file_owner_mode_times(void **state) {
         Ctx *ctx = *state;
         struct archive_entry *e = entry(AE_IFREG, 04750, 1000, 1001);
@@ -251,6 +265,9 @@ static void test_xattrs_and_acls(void **state) {
                 assert_int_equal(lgetxattr(p, "system.posix_acl_default", acl, sizeof(acl)),
                                  4 + 3 * 8);
         }
+        /* A file made in it gets its mode from the default ACL (0440), and then its own. */
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/d/file", NULL), 0);
+        assert_int_equal(stat_at(ctx, "rootfs/d/file").st_mode & 07777, 0644);
         /* NFSv4 ACLs have no Linux form. */
         e = entry(AE_IFREG, 0644, 0, 0);
         archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_ALLOW, ARCHIVE_ENTRY_ACL_READ_DATA,
@@ -310,6 +327,7 @@ static void test_no_symlink_or_escape_in_paths(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_file_owner_mode_times, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_mode_whatever_the_umask, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dir_times_after_children, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sparse_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_fifo_device_hardlink, setup, teardown),
