@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "blob-check.h"
@@ -16,6 +17,7 @@
  * with 16 not at all. */
 #define SLOTS 16
 #define SLOT_SIZE (1024 * 1024)
+#define HUGE_PAGE_SIZE (2 * 1024 * 1024)
 #define QUEUE_SIZE 1024
 #define BATCH 64
 
@@ -35,7 +37,9 @@ typedef struct Item {
 
 struct BlobCheck {
         int fd;
-        uint8_t *slots[SLOTS];
+        uint8_t *ring;               /* SLOTS * SLOT_SIZE, in huge pages where it can */
+        void *mapping;
+        size_t mapping_size;
         uint64_t blocks;             /* read so far; the reader's */
         StreamDigest digest;         /* the thread's */
         pthread_t thread;
@@ -148,13 +152,19 @@ int blob_check_new(BlobCheck **ret, int fd) {
         b->fd = fd;
         pthread_mutex_init(&b->lock, NULL);
         pthread_cond_init(&b->cond, NULL);
-        for (size_t i = 0; i < SLOTS; i++) {
-                b->slots[i] = malloc(SLOT_SIZE);
-                if (!b->slots[i]) {
-                        blob_check_free(b);
-                        return -ENOMEM;
-                }
+        /* Each worker renders in a fresh process: 4 KiB pages made the ring cost 4,096 page
+         * faults per render. Aligned to a huge page, it takes 8 where THP is on. */
+        b->mapping_size = SLOTS * SLOT_SIZE + HUGE_PAGE_SIZE;
+        b->mapping = mmap(NULL, b->mapping_size, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (b->mapping == MAP_FAILED) {
+                b->mapping = NULL;
+                blob_check_free(b);
+                return -ENOMEM;
         }
+        b->ring = (uint8_t *) (((uintptr_t) b->mapping + HUGE_PAGE_SIZE - 1) &
+                               ~(uintptr_t) (HUGE_PAGE_SIZE - 1));
+        (void) madvise(b->ring, SLOTS * SLOT_SIZE, MADV_HUGEPAGE);
         if (stream_digest_init(&b->digest) < 0) {
                 blob_check_free(b);
                 return -ENOMEM;
@@ -186,8 +196,8 @@ BlobCheck *blob_check_free(BlobCheck *b) {
         pthread_cond_destroy(&b->cond);
         pthread_mutex_destroy(&b->lock);
         stream_digest_done(&b->digest);
-        for (size_t i = 0; i < SLOTS; i++)
-                free(b->slots[i]);
+        if (b->mapping)
+                munmap(b->mapping, b->mapping_size);
         if (b->fd >= 0)
                 close(b->fd);
         free(b);
@@ -196,7 +206,7 @@ BlobCheck *blob_check_free(BlobCheck *b) {
 
 /* Reads the next block into a free buffer and queues it: its size, 0 at the end, or < 0. */
 static ssize_t read_block(BlobCheck *b, const void **ret) {
-        uint8_t *slot = b->slots[b->blocks % SLOTS];
+        uint8_t *slot = b->ring + (b->blocks % SLOTS) * SLOT_SIZE;
         ssize_t n;
 
         pthread_mutex_lock(&b->lock);
