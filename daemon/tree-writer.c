@@ -157,6 +157,11 @@ static int make_dirs(TreeWriter *w, char *path) {
         for (char *c = strtok_r(path, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
                 int next;
 
+                /* Behind a missing directory openat2 could not see the ".." that climbs out. */
+                if (strcmp(c, "..") == 0)
+                        return -EXDEV;
+                if (strcmp(c, ".") == 0)
+                        continue;
                 if (mkdirat(fd, c, 0755) == 0) {
                         if (fchownat(fd, c, root, root, AT_SYMLINK_NOFOLLOW) < 0 ||
                             fchmodat(fd, c, 0755, 0) < 0)
@@ -380,6 +385,24 @@ static int begin_dir(TreeWriter *w, int parent_fd) {
         return S_ISDIR(st.st_mode) ? 0 : -EEXIST;
 }
 
+/* The target's directory is resolved like any parent: never through a symlink or out. */
+static int make_link(TreeWriter *w, const char *target, int parent_fd) {
+        const char *slash = strrchr(target, '/');
+        char dir[PATH_MAX];
+        _cleanup_close_ int dir_fd = -EBADF;
+
+        if (!slash)
+                return linkat(w->dir_fd, target, parent_fd, w->base, 0) < 0 ? NEG_ERRNO() : 0;
+        if ((size_t) (slash - target) >= sizeof(dir))
+                return -ENAMETOOLONG;
+        memcpy(dir, target, (size_t) (slash - target));
+        dir[slash - target] = 0;
+        dir_fd = open_dir_beneath(w->dir_fd, dir);
+        if (dir_fd < 0)
+                return dir_fd;
+        return linkat(dir_fd, slash + 1, parent_fd, w->base, 0) < 0 ? NEG_ERRNO() : 0;
+}
+
 int tree_writer_begin(TreeWriter *w, struct archive_entry *e, const char *path) {
         size_t len = strlen(path);
         const char *link = archive_entry_hardlink(e);
@@ -399,7 +422,7 @@ int tree_writer_begin(TreeWriter *w, struct archive_entry *e, const char *path) 
                  * of that file's content digest; GNU tar never writes any. */
                 if (archive_entry_size(e) > 0)
                         return -EOPNOTSUPP;
-                return linkat(w->dir_fd, link, parent_fd, w->base, 0) < 0 ? NEG_ERRNO() : 0;
+                return make_link(w, link, parent_fd);
         }
         switch (type) {
         case AE_IFREG:

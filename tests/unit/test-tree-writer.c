@@ -312,6 +312,7 @@ static void test_ids_shifted_and_checked(void **state) {
 
 static void test_no_symlink_or_escape_in_paths(void **state) {
         Ctx *ctx = *state;
+        struct archive_entry *e;
 
         assert_int_equal(mkdirat(ctx->dir_fd, "rootfs", 0755), 0);
         assert_int_equal(symlinkat("/tmp", ctx->dir_fd, "rootfs/evil"), 0);
@@ -319,7 +320,15 @@ static void test_no_symlink_or_escape_in_paths(void **state) {
         assert_int_equal(put(ctx, entry(AE_IFDIR, 0755, 0, 0), "rootfs/evil/deeper/d", NULL), -ELOOP);
         assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "../escaped", NULL), -EXDEV);
         assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/../../escaped", NULL), -EXDEV);
+        /* A hard link's target is resolved the same way. */
+        e = entry(AE_IFREG, 0644, 0, 0);
+        archive_entry_set_hardlink(e, "rootfs/evil/passwd");
+        assert_int_equal(put(ctx, e, "rootfs/stolen", NULL), -ELOOP);
+        /* Behind a directory that does not exist yet. */
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/new/../../../escaped", NULL),
+                         -EXDEV);
         assert_int_equal(faccessat(AT_FDCWD, "/tmp/owned", F_OK, 0), -1);
+        assert_int_equal(faccessat(AT_FDCWD, "/tmp/escaped", F_OK, 0), -1);
         /* The last component is not followed either. */
         assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/evil", NULL), -EEXIST);
 }
