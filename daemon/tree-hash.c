@@ -14,9 +14,10 @@
  * Per-file digests let a render hand over the digests it took while extracting (the same ones
  * its blob check uses, see stream-digest.h), and let a few threads read and hash the other
  * files at once: the records are collected in memory, the digests filled in, then the whole
- * is hashed. Name is the path
- * relative to the tree dir ("rootfs/bin/sh"); Mode is st_mode & 07777 in decimal; Typeflag is the tar type ('0' file,
- * '1' hardlink, '2' symlink, '3' char device, '4' block device, '5' directory, '6' fifo);
+ * is hashed. After a render the records come from what it made (tree_hash_nodes), written in
+ * the walk's order, so that both give one hash for one tree. Name is the path relative to the
+ * tree dir ("rootfs/bin/sh"); Mode is st_mode & 07777 in decimal; Typeflag is the tar type
+ * ('0' file, '1' hardlink, '2' symlink, '3' char device, '4' block device, '5' directory, '6' fifo);
  * Xattrs are sorted by name. S is a JSON string in which '"', '\\', bytes below 0x20 and bytes
  * from 0x7f up are written as \u00XX, so any byte string has one spelling. A non-directory
  * whose inode was seen before becomes Typeflag '1' with Linkname the first path, Size 0 and no

@@ -950,10 +950,10 @@ static int render_setup(Render *rd) {
                                                 "bad pathWhitelist in %s", rd->images[i].key);
                 rd->whitelisted[i] = rd->whitelists[i].n > 0;
         }
-        return tree_writer_new(rd->dir_fd, rd->dir, &(TreeWriterOptions) {
+        return tree_writer_new(&rd->writer, rd->dir_fd, rd->dir, &(TreeWriterOptions) {
                         .id_shift = rd->options ? rd->options->uid_shift : 0,
                         .id_count = rd->options && rd->options->uid_shift ? rd->options->uid_count : 0,
-                }, &rd->writer);
+                });
 }
 
 /* Directory times are set when the writer closes, after every image: creating the files of

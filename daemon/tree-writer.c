@@ -59,8 +59,8 @@ static int read_umask(void) {
         return -1;
 }
 
-int tree_writer_new(int dir_fd, const char *dir, const TreeWriterOptions *options,
-                    TreeWriter **ret) {
+int tree_writer_new(TreeWriter **ret, int dir_fd, const char *dir,
+                    const TreeWriterOptions *options) {
         TreeWriter *w = calloc(1, sizeof(*w));
 
         if (!w)

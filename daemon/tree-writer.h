@@ -30,8 +30,8 @@ typedef struct TreeWriterOptions {
 
 /* dir_fd: the tree dir, borrowed; dir: its path (for extended attributes of symlinks and
  * device nodes, which have no descriptor to set them through). */
-int tree_writer_new(int dir_fd, const char *dir, const TreeWriterOptions *options,
-                    TreeWriter **ret);
+int tree_writer_new(TreeWriter **ret, int dir_fd, const char *dir,
+                    const TreeWriterOptions *options);
 TreeWriter *tree_writer_free(TreeWriter *w);
 
 /* path: a clean path relative to the tree dir ("rootfs/bin/sh"). Missing parents are made

@@ -40,8 +40,7 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(ctx->dir));
         ctx->dir_fd = open(ctx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         assert_true(ctx->dir_fd >= 0);
-        assert_int_equal(tree_writer_new(ctx->dir_fd, ctx->dir,
-                                         &(TreeWriterOptions) { .id_shift = 0 }, &ctx->w), 0);
+        assert_int_equal(tree_writer_new(&ctx->w, ctx->dir_fd, ctx->dir, NULL), 0);
         *state = ctx;
         return 0;
 }
@@ -92,7 +91,7 @@ static void test_mode_whatever_the_umask(void **state) {
         mode_t old = umask(027);
 
         tree_writer_free(ctx->w);
-        assert_int_equal(tree_writer_new(ctx->dir_fd, ctx->dir, NULL, &ctx->w), 0);
+        assert_int_equal(tree_writer_new(&ctx->w, ctx->dir_fd, ctx->dir, NULL), 0);
         assert_int_equal(put(ctx, entry(AE_IFREG, 0666, 0, 0), "rootfs/open", NULL), 0);
         assert_int_equal(put(ctx, entry(AE_IFREG, 0640, 0, 0), "rootfs/closed", NULL), 0);
         umask(old);
@@ -283,9 +282,9 @@ static void test_ids_shifted_and_checked(void **state) {
         char p[128];
 
         tree_writer_free(ctx->w);
-        assert_int_equal(tree_writer_new(ctx->dir_fd, ctx->dir,
+        assert_int_equal(tree_writer_new(&ctx->w, ctx->dir_fd, ctx->dir,
                                          &(TreeWriterOptions) { .id_shift = 100000,
-                                                                .id_count = 65536 }, &ctx->w), 0);
+                                                                .id_count = 65536 }), 0);
         e = entry(AE_IFREG, 0640, 100000, 100000);
         archive_entry_acl_add_entry(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, ARCHIVE_ENTRY_ACL_READ,
                                     ARCHIVE_ENTRY_ACL_GROUP, 5, "g");
