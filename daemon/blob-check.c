@@ -1,7 +1,10 @@
-/* BlobCheck; see blob-check.h. The reader (libarchive's thread) and the hashing thread share
- * a queue of items: a new block, a data block inside the current one, an entry's end. Blocks
- * are numbered; the thread's "released" count says how many it is done with, and the reader
- * waits for it before reading into a buffer again. */
+/* BlobCheck; see blob-check.h. libarchive's thread and the hashing thread share a queue of
+ * items: a new block, a data block inside the current one, an entry's end. The blob is read
+ * into the free buffers by whichever thread gets there first: the hashing thread, whenever it
+ * has nothing to hash, reads ahead (the extraction is the render's critical path, the hashing
+ * thread has time to spare through small files); libarchive's thread reads itself when it
+ * finds no block ready. Blocks are numbered: "filled", "taken" by libarchive, "released" by
+ * the hashing thread once it is past them; a buffer is filled again only after its release. */
 #include <archive.h>
 #include <errno.h>
 #include <pthread.h>
@@ -40,8 +43,8 @@ struct BlobCheck {
         uint8_t *ring;               /* SLOTS * SLOT_SIZE, in huge pages where it can */
         void *mapping;
         size_t mapping_size;
-        uint64_t blocks;             /* read so far; the reader's */
         StreamDigest digest;         /* the thread's */
+        uint64_t taken;              /* libarchive's */
         pthread_t thread;
         bool started;
 
@@ -50,7 +53,11 @@ struct BlobCheck {
         unsigned sleepers;
         Item queue[QUEUE_SIZE];
         uint64_t pushed, popped;
-        uint64_t released;
+        uint64_t filled, released;
+        size_t sizes[SLOTS];         /* of the filled blocks */
+        bool filling;                /* one thread is reading the next block */
+        bool end;                    /* nothing more to fill: end of file or read_error */
+        int read_error;
         bool closing;
         int error;                   /* the thread's first */
 };
@@ -84,6 +91,31 @@ static int process(BlobCheck *b, const Item *it) {
         return -EINVAL;
 }
 
+static bool can_fill(const BlobCheck *b) {
+        return !b->end && !b->filling && b->filled - b->released < SLOTS;
+}
+
+/* Reads the next block into its buffer, with the lock dropped meanwhile (the flag keeps the
+ * other thread from reading too: blocks are read in order). */
+static void fill(BlobCheck *b) {
+        uint8_t *slot = b->ring + (b->filled % SLOTS) * SLOT_SIZE;
+        ssize_t n;
+
+        b->filling = true;
+        pthread_mutex_unlock(&b->lock);
+        do
+                n = read(b->fd, slot, SLOT_SIZE);
+        while (n < 0 && errno == EINTR);
+        pthread_mutex_lock(&b->lock);
+        b->filling = false;
+        if (n <= 0) {
+                b->end = true;
+                b->read_error = n < 0 ? -errno : 0;
+        } else
+                b->sizes[b->filled++ % SLOTS] = (size_t) n;
+        wake(b);
+}
+
 static void *run(void *userdata) {
         BlobCheck *b = userdata;
 
@@ -97,10 +129,15 @@ static void *run(void *userdata) {
                 bool any_block = false;
                 int r = 0;
 
-                while (b->popped == b->pushed && !b->closing)
-                        sleep_on(b);
-                if (b->popped == b->pushed)
-                        break;
+                if (b->popped == b->pushed) {
+                        if (b->closing)
+                                break;
+                        if (can_fill(b))
+                                fill(b);
+                        else
+                                sleep_on(b);
+                        continue;
+                }
                 while (n < BATCH && b->popped < b->pushed)
                         batch[n++] = b->queue[b->popped++ % QUEUE_SIZE];
                 wake(b);
@@ -204,26 +241,31 @@ BlobCheck *blob_check_free(BlobCheck *b) {
         return NULL;
 }
 
-/* Reads the next block into a free buffer and queues it: its size, 0 at the end, or < 0. */
+/* Takes the next block the thread filled and queues it: its size, 0 at the end, or < 0. */
 static ssize_t read_block(BlobCheck *b, const void **ret) {
-        uint8_t *slot = b->ring + (b->blocks % SLOTS) * SLOT_SIZE;
-        ssize_t n;
+        size_t size;
 
         pthread_mutex_lock(&b->lock);
-        while (b->blocks - b->released >= SLOTS) {
-                wake(b);
-                sleep_on(b);
+        while (b->taken == b->filled && !b->end) {
+                if (can_fill(b))
+                        fill(b);
+                else {
+                        wake(b);
+                        sleep_on(b);
+                }
         }
+        if (b->taken == b->filled) {
+                int r = b->read_error;
+
+                pthread_mutex_unlock(&b->lock);
+                return r;
+        }
+        size = b->sizes[b->taken % SLOTS];
         pthread_mutex_unlock(&b->lock);
-        do
-                n = read(b->fd, slot, SLOT_SIZE);
-        while (n < 0 && errno == EINTR);
-        if (n <= 0)
-                return n < 0 ? -errno : 0;
-        push(b, (Item) { .type = ITEM_BLOCK, .p = slot, .size = (size_t) n, .n = b->blocks });
-        b->blocks++;
-        *ret = slot;
-        return n;
+        *ret = b->ring + (b->taken % SLOTS) * SLOT_SIZE;
+        push(b, (Item) { .type = ITEM_BLOCK, .p = *ret, .size = size, .n = b->taken });
+        b->taken++;
+        return (ssize_t) size;
 }
 
 ssize_t blob_check_read(struct archive *a, void *userdata, const void **ret) {

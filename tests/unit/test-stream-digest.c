@@ -321,6 +321,138 @@ static void test_blob_check(void **state) {
         free(t.data);
 }
 
+/* ---- a blob larger than BlobCheck's ring ---- */
+
+#define RING_FILES 600
+#define RING_BIG (3 * 1024 * 1024 + 5)
+
+/* 40 files of RING_BIG among 560 small ones: ~120 MiB, so every buffer of the 16 MiB ring is
+ * read into several times, by either thread. */
+static Tar make_ring_tar(void) {
+        size_t cap = 40 * (RING_BIG + 1024) + RING_FILES * 4096 + (1 << 20);
+        struct archive *a = archive_write_new();
+        struct archive_entry *e = archive_entry_new();
+        Tar t = { .data = malloc(cap) };
+        char name[64];
+
+        assert_non_null(t.data);
+        assert_int_equal(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+        assert_int_equal(archive_write_open_memory(a, t.data, cap, &t.size), ARCHIVE_OK);
+        for (size_t i = 0; i < RING_FILES; i++) {
+                snprintf(name, sizeof(name), "rootfs/f%zu", i);
+                add_file(a, name, i % 15 == 0 ? RING_BIG : 1 + i * 3, e);
+        }
+        assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+        archive_write_free(a);
+        archive_entry_free(e);
+        return t;
+}
+
+typedef struct RingResult {
+        char digest[STREAM_DIGEST_LEN + 1];
+        ContentDigest content[RING_FILES];
+} RingResult;
+
+/* The digest computed in the reading thread, in 64 KiB blocks: what BlobCheck must give. */
+static void ring_reference(const Tar *t, RingResult *res) {
+        struct archive *a = archive_read_new();
+        struct archive_entry *e;
+        StreamDigest d;
+        Feed f = { .tar = t, .block = 65536, .d = &d };
+        size_t i = 0;
+
+        assert_int_equal(stream_digest_init(&d), 0);
+        assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
+        assert_int_equal(archive_read_open(a, &f, NULL, feed_read, NULL), ARCHIVE_OK);
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+                const void *p;
+                size_t n;
+                la_int64_t offset;
+                int k;
+
+                while (archive_read_data_block(a, &p, &n, &offset) == ARCHIVE_OK)
+                        assert_int_equal(stream_digest_data(&d, p, n, (uint64_t) offset), 0);
+                assert_true(i < RING_FILES);
+                k = stream_digest_entry_end(&d, (uint64_t) archive_entry_size(e),
+                                            res->content[i].digest);
+                res->content[i++].set = k == 1;
+        }
+        assert_int_equal(i, RING_FILES);
+        while (f.at < t->size) {
+                const void *p;
+
+                feed_read(a, &f, &p);
+        }
+        assert_int_equal(stream_digest_final(&d, res->digest), 0);
+        archive_read_free(a);
+        stream_digest_done(&d);
+        free(f.buf);
+}
+
+/* pause_every: the reading side sleeps after that many entries, so the hashing thread reads
+ * ahead until the ring is full; 0: never. */
+static void ring_blob_check(const char *path, size_t pause_every, RingResult *res) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct archive *a = archive_read_new();
+        struct archive_entry *e;
+        BlobCheck *b = NULL;
+        size_t i = 0;
+
+        assert_true(fd >= 0);
+        assert_int_equal(blob_check_new(&b, fd), 0);
+        assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
+        assert_int_equal(archive_read_open(a, b, NULL, blob_check_read, NULL), ARCHIVE_OK);
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+                const void *p;
+                size_t n;
+                la_int64_t offset;
+
+                while (archive_read_data_block(a, &p, &n, &offset) == ARCHIVE_OK)
+                        assert_int_equal(blob_check_data(b, p, n, offset), 0);
+                assert_true(i < RING_FILES);
+                assert_int_equal(blob_check_entry_end(b, archive_entry_size(e), &res->content[i++]), 0);
+                if (pause_every && i % pause_every == 0)
+                        usleep(2000);
+        }
+        assert_int_equal(i, RING_FILES);
+        assert_int_equal(blob_check_finish(b, res->digest), 0);
+        archive_read_free(a);
+        blob_check_free(b);
+}
+
+static void test_blob_check_around_the_ring(void **state) {
+        char path[] = "/tmp/test-stream-digest.XXXXXX";
+        static RingResult want, got;
+        static const size_t pauses[] = { 0, 7, 100 };
+        Tar t = make_ring_tar();
+        int fd = mkstemp(path);
+
+        (void) state;
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, t.data, t.size), (ssize_t) t.size);
+        close(fd);
+        ring_reference(&t, &want);
+        for (size_t k = 0; k < sizeof(pauses) / sizeof(pauses[0]); k++) {
+                memset(&got, 0, sizeof(got));
+                ring_blob_check(path, pauses[k], &got);
+                assert_string_equal(got.digest, want.digest);
+                for (size_t i = 0; i < RING_FILES; i++) {
+                        assert_int_equal(got.content[i].set, want.content[i].set);
+                        assert_memory_equal(got.content[i].digest, want.content[i].digest,
+                                            CONTENT_DIGEST_SIZE);
+                }
+        }
+        /* A byte changed in the last big file, far past the first round of the ring. */
+        t.data[t.size - 2 * 1024 * 1024] ^= 1;
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        assert_int_equal(write(fd, t.data, t.size), (ssize_t) t.size);
+        close(fd);
+        ring_blob_check(path, 0, &got);
+        assert_string_not_equal(got.digest, want.digest);
+        unlink(path);
+        free(t.data);
+}
+
 static void test_is_valid(void **state) {
         char good[STREAM_DIGEST_LEN + 1] = "sha256-";
 
@@ -344,6 +476,7 @@ int main(void) {
                 cmocka_unit_test(test_every_byte_counts),
                 cmocka_unit_test(test_unplaceable_data),
                 cmocka_unit_test(test_blob_check),
+                cmocka_unit_test(test_blob_check_around_the_ring),
                 cmocka_unit_test(test_is_valid),
         };
 
