@@ -134,20 +134,16 @@ static la_ssize_t feed_read(struct archive *a, void *userdata, const void **ret)
         return (la_ssize_t) n;
 }
 
-typedef struct Result {
-        int r;
-        char digest[STREAM_DIGEST_LEN + 1];
-        uint8_t content[8][CONTENT_DIGEST_SIZE];   /* by entry index, when it had data */
-        bool has_content[8];
-} Result;
-
-static Result digest_in_blocks(const Tar *t, size_t block) {
+/* The check digest computed in the reading thread, in blocks of the given size; content[i]
+ * for the i-th entry (at most n_max). Returns stream_digest_final's result. */
+static int reference_digest(const Tar *t, size_t block, char digest[STREAM_DIGEST_LEN + 1],
+                            ContentDigest *content, size_t n_max, size_t *ret_n) {
         struct archive *a = archive_read_new();
         struct archive_entry *e;
         StreamDigest d;
         Feed f = { .tar = t, .block = block, .d = &d };
-        Result res = {};
         size_t i = 0;
+        int r;
 
         assert_int_equal(stream_digest_init(&d), 0);
         assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
@@ -160,21 +156,43 @@ static Result digest_in_blocks(const Tar *t, size_t block) {
 
                 while (archive_read_data_block(a, &p, &n, &offset) == ARCHIVE_OK)
                         assert_int_equal(stream_digest_data(&d, p, n, (uint64_t) offset), 0);
-                k = stream_digest_entry_end(&d, (uint64_t) archive_entry_size(e), res.content[i]);
+                assert_true(i < n_max);
+                k = stream_digest_entry_end(&d, (uint64_t) archive_entry_size(e), content[i].digest);
                 assert_true(k >= 0);
-                res.has_content[i++] = k == 1;
+                content[i++].set = k == 1;
         }
-        assert_int_equal(i, 7);
         /* The rest of the stream, as an import drains it. */
         while (f.at < t->size) {
                 const void *p;
 
                 feed_read(a, &f, &p);
         }
-        res.r = stream_digest_final(&d, res.digest);
+        r = stream_digest_final(&d, digest);
         archive_read_free(a);
         stream_digest_done(&d);
         free(f.buf);
+        *ret_n = i;
+        return r;
+}
+
+typedef struct Result {
+        int r;
+        char digest[STREAM_DIGEST_LEN + 1];
+        uint8_t content[8][CONTENT_DIGEST_SIZE];   /* by entry index, when it had data */
+        bool has_content[8];
+} Result;
+
+static Result digest_in_blocks(const Tar *t, size_t block) {
+        ContentDigest content[8] = {};
+        Result res = {};
+        size_t n = 0;
+
+        res.r = reference_digest(t, block, res.digest, content, 8, &n);
+        assert_int_equal(n, 7);
+        for (size_t i = 0; i < n; i++) {
+                res.has_content[i] = content[i].set;
+                memcpy(res.content[i], content[i].digest, CONTENT_DIGEST_SIZE);
+        }
         return res;
 }
 
@@ -353,40 +371,12 @@ typedef struct RingResult {
         ContentDigest content[RING_FILES];
 } RingResult;
 
-/* The digest computed in the reading thread, in 64 KiB blocks: what BlobCheck must give. */
+/* What BlobCheck must give: the digest computed in the reading thread. */
 static void ring_reference(const Tar *t, RingResult *res) {
-        struct archive *a = archive_read_new();
-        struct archive_entry *e;
-        StreamDigest d;
-        Feed f = { .tar = t, .block = 65536, .d = &d };
-        size_t i = 0;
+        size_t n = 0;
 
-        assert_int_equal(stream_digest_init(&d), 0);
-        assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
-        assert_int_equal(archive_read_open(a, &f, NULL, feed_read, NULL), ARCHIVE_OK);
-        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-                const void *p;
-                size_t n;
-                la_int64_t offset;
-                int k;
-
-                while (archive_read_data_block(a, &p, &n, &offset) == ARCHIVE_OK)
-                        assert_int_equal(stream_digest_data(&d, p, n, (uint64_t) offset), 0);
-                assert_true(i < RING_FILES);
-                k = stream_digest_entry_end(&d, (uint64_t) archive_entry_size(e),
-                                            res->content[i].digest);
-                res->content[i++].set = k == 1;
-        }
-        assert_int_equal(i, RING_FILES);
-        while (f.at < t->size) {
-                const void *p;
-
-                feed_read(a, &f, &p);
-        }
-        assert_int_equal(stream_digest_final(&d, res->digest), 0);
-        archive_read_free(a);
-        stream_digest_done(&d);
-        free(f.buf);
+        assert_int_equal(reference_digest(t, 65536, res->digest, res->content, RING_FILES, &n), 0);
+        assert_int_equal(n, RING_FILES);
 }
 
 /* pause_every: the reading side sleeps after that many entries, so the hashing thread reads
