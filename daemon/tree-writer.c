@@ -24,6 +24,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 /* More than any filesystem keeps in one ACL xattr (ext4: one block). */
 #define ACL_ENTRIES_MAX 1024
 
+/* Directories kept open: enough for a tar that goes back to a directory after the
+ * subdirectories listed in the middle of its files. */
+#define PARENTS_CACHED 16
+
+typedef struct Parent {
+        char *path;                  /* relative to dir_fd; NULL: free */
+        size_t len;
+        int fd;                      /* O_PATH */
+        uint64_t used;
+} Parent;
+
 typedef struct DirTimes {
         char *path;
         struct timespec times[2];
@@ -33,8 +44,9 @@ struct TreeWriter {
         int dir_fd;
         char *dir;
         TreeWriterOptions options;
-        char parent[PATH_MAX];       /* of the last entry, relative to dir_fd */
-        int parent_fd;               /* its O_PATH descriptor, or -1 */
+        Parent parents[PARENTS_CACHED];
+        uint64_t uses;
+        int parent_fd;               /* the current entry's parent, one of parents */
         struct archive_entry *entry; /* the current one */
         char path[PATH_MAX];
         const char *base;            /* its last component, within path */
@@ -82,8 +94,11 @@ int tree_writer_new(TreeWriter **ret, int dir_fd, const char *dir,
 TreeWriter *tree_writer_free(TreeWriter *w) {
         if (!w)
                 return NULL;
-        if (w->parent_fd >= 0)
-                close(w->parent_fd);
+        for (size_t i = 0; i < PARENTS_CACHED; i++)
+                if (w->parents[i].path) {
+                        free(w->parents[i].path);
+                        close(w->parents[i].fd);
+                }
         if (w->fd >= 0)
                 close(w->fd);
         for (size_t i = 0; i < w->n_dirs; i++)
@@ -177,37 +192,76 @@ static int make_dirs(TreeWriter *w, char *path) {
         return TAKE_FD(fd);
 }
 
-/* The descriptor of w->path's parent, kept for the next entry: a tar lists a directory's
- * files together, so most entries resolve one name, not a whole path. */
+/* The cached directory at path[0..len), or the deepest cached one above it (*ret_exact
+ * false), or NULL. */
+static Parent *find_parent(TreeWriter *w, const char *path, size_t len, bool *ret_exact) {
+        Parent *best = NULL;
+
+        *ret_exact = false;
+        for (size_t i = 0; i < PARENTS_CACHED; i++) {
+                Parent *p = &w->parents[i];
+
+                if (!p->path || p->len > len || memcmp(p->path, path, p->len) != 0)
+                        continue;
+                if (p->len == len) {
+                        *ret_exact = true;
+                        return p;
+                }
+                if (path[p->len] == '/' && (!best || p->len > best->len))
+                        best = p;
+        }
+        return best;
+}
+
+/* The descriptor of w->path's parent. Directories are kept open, the least recently used
+ * closed first: a tar lists a directory's files together, so most entries resolve one name,
+ * not a whole path, and a new directory is opened from its parent. */
 static int open_parent(TreeWriter *w) {
         const char *slash = strrchr(w->path, '/');
         size_t len = slash ? (size_t) (slash - w->path) : 0;
-        size_t cached = strlen(w->parent);
         char parent[PATH_MAX];
+        Parent *p, *victim = &w->parents[0];
+        bool exact;
         int fd;
 
         w->base = slash ? slash + 1 : w->path;
-        if (w->parent_fd >= 0 && cached == len && memcmp(w->parent, w->path, len) == 0)
-                return w->parent_fd;
+        p = find_parent(w, w->path, len, &exact);
+        if (p && exact) {
+                p->used = ++w->uses;
+                return w->parent_fd = p->fd;
+        }
         memcpy(parent, w->path, len);
         parent[len] = 0;
         if (len == 0)
                 fd = open_dir_beneath(w->dir_fd, ".");
-        else if (w->parent_fd >= 0 && cached > 0 && len > cached && parent[cached] == '/' &&
-                 memcmp(w->parent, parent, cached) == 0)
-                fd = open_dir_beneath(w->parent_fd, parent + cached + 1);
+        else if (p)
+                fd = open_dir_beneath(p->fd, parent + p->len + 1);
         else
                 fd = open_dir_beneath(w->dir_fd, parent);
         if (fd == -ENOENT)
                 fd = make_dirs(w, parent);
         if (fd < 0)
                 return fd;
-        if (w->parent_fd >= 0)
-                close(w->parent_fd);
-        w->parent_fd = fd;
-        memcpy(w->parent, w->path, len);
-        w->parent[len] = 0;
-        return fd;
+        for (size_t i = 0; i < PARENTS_CACHED; i++) {
+                if (!w->parents[i].path) {
+                        victim = &w->parents[i];
+                        break;
+                }
+                if (w->parents[i].used < victim->used)
+                        victim = &w->parents[i];
+        }
+        if (victim->path) {
+                free(victim->path);
+                close(victim->fd);
+        }
+        *victim = (Parent) { .path = strndup(w->path, len), .len = len, .fd = fd,
+                             .used = ++w->uses };
+        if (!victim->path) {
+                close(fd);
+                *victim = (Parent) {};
+                return -ENOMEM;
+        }
+        return w->parent_fd = fd;
 }
 
 /* ---- metadata ---- */

@@ -309,6 +309,33 @@ static void test_ids_shifted_and_checked(void **state) {
         assert_int_equal(put(ctx, e, "rootfs/x/h", NULL), -ERANGE);
 }
 
+/* Directories are kept open, at most 16, the least recently used closed first: files go
+ * where their paths say whatever the order, through evictions, and from a cached ancestor. */
+static void test_parents_in_any_order(void **state) {
+        Ctx *ctx = *state;
+        char path[64];
+
+        for (unsigned i = 0; i < 40; i++) {
+                unsigned d = (i * 7) % 20;
+
+                snprintf(path, sizeof(path), "rootfs/d%u/f%u", d, i);
+                assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), path, "x"), 0);
+                snprintf(path, sizeof(path), "rootfs/d%u/sub%u/g", d, i % 3);
+                if (i % 5 == 0)
+                        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), path, "y"), 0);
+        }
+        for (unsigned i = 0; i < 40; i++) {
+                snprintf(path, sizeof(path), "rootfs/d%u/f%u", (i * 7) % 20, i);
+                assert_true(S_ISREG(stat_at(ctx, path).st_mode));
+        }
+        assert_true(S_ISREG(stat_at(ctx, "rootfs/d0/sub0/g").st_mode));
+        assert_true(S_ISREG(stat_at(ctx, "rootfs/d15/sub2/g").st_mode));
+        /* "rootfs/d1" is not above "rootfs/d1x". */
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/d1/a", "x"), 0);
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/d1x/y/b", "x"), 0);
+        assert_true(S_ISREG(stat_at(ctx, "rootfs/d1x/y/b").st_mode));
+}
+
 static void test_no_symlink_or_escape_in_paths(void **state) {
         Ctx *ctx = *state;
         struct archive_entry *e;
@@ -341,6 +368,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_symlink_fifo_device_hardlink, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_xattrs_and_acls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ids_shifted_and_checked, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_parents_in_any_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_symlink_or_escape_in_paths, setup, teardown),
         };
 
