@@ -32,6 +32,7 @@ typedef struct Parent {
         char *path;                  /* relative to dir_fd; NULL: free */
         size_t len;
         int fd;                      /* O_PATH */
+        gid_t new_gid;               /* of what is created in it: its own if setgid */
         uint64_t used;
 } Parent;
 
@@ -47,6 +48,9 @@ struct TreeWriter {
         Parent parents[PARENTS_CACHED];
         uint64_t uses;
         int parent_fd;               /* the current entry's parent, one of parents */
+        gid_t new_gid;               /* its Parent's */
+        uid_t euid;
+        gid_t egid;
         struct archive_entry *entry; /* the current one */
         char path[PATH_MAX];
         const char *base;            /* its last component, within path */
@@ -87,6 +91,8 @@ int tree_writer_new(TreeWriter **ret, int dir_fd, const char *dir,
         w->parent_fd = -EBADF;
         w->fd = -EBADF;
         w->umask = read_umask();
+        w->euid = geteuid();
+        w->egid = getegid();
         *ret = w;
         return 0;
 }
@@ -213,6 +219,18 @@ static Parent *find_parent(TreeWriter *w, const char *path, size_t len, bool *re
         return best;
 }
 
+/* A directory whose owner or mode changed: what its new files get is no longer known. */
+static void forget_parent(TreeWriter *w, const char *path) {
+        bool exact;
+        Parent *p = find_parent(w, path, strlen(path), &exact);
+
+        if (p && exact) {
+                free(p->path);
+                close(p->fd);
+                *p = (Parent) {};
+        }
+}
+
 /* The descriptor of w->path's parent. Directories are kept open, the least recently used
  * closed first: a tar lists a directory's files together, so most entries resolve one name,
  * not a whole path, and a new directory is opened from its parent. */
@@ -221,6 +239,7 @@ static int open_parent(TreeWriter *w) {
         size_t len = slash ? (size_t) (slash - w->path) : 0;
         char parent[PATH_MAX];
         Parent *p, *victim = &w->parents[0];
+        struct stat st;
         bool exact;
         int fd;
 
@@ -228,6 +247,7 @@ static int open_parent(TreeWriter *w) {
         p = find_parent(w, w->path, len, &exact);
         if (p && exact) {
                 p->used = ++w->uses;
+                w->new_gid = p->new_gid;
                 return w->parent_fd = p->fd;
         }
         memcpy(parent, w->path, len);
@@ -242,6 +262,11 @@ static int open_parent(TreeWriter *w) {
                 fd = make_dirs(w, parent);
         if (fd < 0)
                 return fd;
+        if (fstat(fd, &st) < 0) {
+                close(fd);
+                return NEG_ERRNO();
+        }
+        w->new_gid = st.st_mode & S_ISGID ? st.st_gid : w->egid;
         for (size_t i = 0; i < PARENTS_CACHED; i++) {
                 if (!w->parents[i].path) {
                         victim = &w->parents[i];
@@ -255,7 +280,7 @@ static int open_parent(TreeWriter *w) {
                 close(victim->fd);
         }
         *victim = (Parent) { .path = strndup(w->path, len), .len = len, .fd = fd,
-                             .used = ++w->uses };
+                             .new_gid = w->new_gid, .used = ++w->uses };
         if (!victim->path) {
                 close(fd);
                 *victim = (Parent) {};
@@ -403,8 +428,10 @@ static void entry_times(struct archive_entry *e, struct timespec times[2]) {
 }
 
 /* In libarchive's order: owner (which clears setuid bits and file capabilities), mode, ACLs
- * (which rewrite the group bits as the mask), xattrs. fd < 0: through the parent. */
-static int set_metadata(TreeWriter *w, int fd, bool has_mode) {
+ * (which rewrite the group bits as the mask), xattrs. fd < 0: through the parent. created:
+ * this render just made the inode, so it has our owner (and its parent's group if that is
+ * setgid), and a chown to the same ids is skipped: most files of an image are root's. */
+static int set_metadata(TreeWriter *w, int fd, bool has_mode, bool created) {
         struct archive_entry *e = w->entry;
         la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
         mode_t mode = archive_entry_mode(e) & 07777;
@@ -413,8 +440,12 @@ static int set_metadata(TreeWriter *w, int fd, bool has_mode) {
         /* (uid_t) -1 would mean "leave as it is" to chown. */
         if (uid < 0 || gid < 0 || uid >= UINT32_MAX || gid >= UINT32_MAX)
                 return -ERANGE;
-        r = fd >= 0 ? fchown(fd, (uid_t) uid, (gid_t) gid)
-                    : fchownat(w->parent_fd, w->base, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW);
+        if (created && (uid_t) uid == w->euid && (gid_t) gid == w->new_gid)
+                r = 0;
+        else
+                r = fd >= 0 ? fchown(fd, (uid_t) uid, (gid_t) gid)
+                            : fchownat(w->parent_fd, w->base, (uid_t) uid, (gid_t) gid,
+                                       AT_SYMLINK_NOFOLLOW);
         if (r >= 0 && has_mode)
                 r = fd >= 0 ? fchmod(fd, mode) : fchmodat(w->parent_fd, w->base, mode, 0);
         if (r < 0)
@@ -559,7 +590,7 @@ static int end_file(TreeWriter *w) {
 
         if (size > w->data_end && ftruncate(fd, size) < 0)
                 return NEG_ERRNO();
-        r = set_metadata(w, fd, file_needs_chmod(w));
+        r = set_metadata(w, fd, file_needs_chmod(w), true);
         if (r < 0)
                 return r;
         entry_times(w->entry, times);
@@ -582,11 +613,12 @@ int tree_writer_end(TreeWriter *w) {
                 _cleanup_close_ int fd = openat(w->parent_fd, w->base,
                                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-                r = fd < 0 ? NEG_ERRNO() : set_metadata(w, fd, true);
+                r = fd < 0 ? NEG_ERRNO() : set_metadata(w, fd, true, false);
+                forget_parent(w, w->path);
                 if (r >= 0)
                         r = remember_dir_times(w);
         } else {
-                r = set_metadata(w, -EBADF, type != AE_IFLNK);
+                r = set_metadata(w, -EBADF, type != AE_IFLNK, false);
                 entry_times(e, times);
                 if (r >= 0 && utimensat(w->parent_fd, w->base, times, AT_SYMLINK_NOFOLLOW) < 0)
                         r = NEG_ERRNO();

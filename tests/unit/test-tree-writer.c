@@ -336,6 +336,32 @@ static void test_parents_in_any_order(void **state) {
         assert_true(S_ISREG(stat_at(ctx, "rootfs/d1x/y/b").st_mode));
 }
 
+/* A file made in a setgid directory gets the directory's group: the chown to the entry's
+ * group must not be skipped, even when the directory became setgid after it was first used. */
+static void test_group_under_setgid_directory(void **state) {
+        Ctx *ctx = *state;
+        struct stat st;
+
+        assert_int_equal(put(ctx, entry(AE_IFDIR, 02775, 0, 50), "rootfs/sg", NULL), 0);
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/sg/f", "x"), 0);
+        st = stat_at(ctx, "rootfs/sg/f");
+        assert_int_equal(st.st_gid, 0);
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 50), "rootfs/sg/g", "x"), 0);
+        assert_int_equal(stat_at(ctx, "rootfs/sg/g").st_gid, 50);
+
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/late/f1", "x"), 0);
+        assert_int_equal(put(ctx, entry(AE_IFDIR, 02775, 0, 50), "rootfs/late", NULL), 0);
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/late/f2", "x"), 0);
+        st = stat_at(ctx, "rootfs/late/f2");
+        assert_int_equal(st.st_gid, 0);
+        assert_int_equal(st.st_uid, 0);
+        /* And a plain file of root's is root's. */
+        assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/plain", "x"), 0);
+        st = stat_at(ctx, "rootfs/plain");
+        assert_int_equal(st.st_uid, 0);
+        assert_int_equal(st.st_gid, 0);
+}
+
 static void test_no_symlink_or_escape_in_paths(void **state) {
         Ctx *ctx = *state;
         struct archive_entry *e;
@@ -369,6 +395,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_xattrs_and_acls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_ids_shifted_and_checked, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_parents_in_any_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_group_under_setgid_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_symlink_or_escape_in_paths, setup, teardown),
         };
 
