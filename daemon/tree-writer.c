@@ -49,6 +49,7 @@ struct TreeWriter {
         uint64_t uses;
         int parent_fd;               /* the current entry's parent, one of parents */
         gid_t new_gid;               /* its Parent's */
+        bool dir_created;            /* the current directory entry made its directory */
         uid_t euid;
         gid_t egid;
         struct archive_entry *entry; /* the current one */
@@ -461,7 +462,8 @@ static int set_metadata(TreeWriter *w, int fd, bool has_mode, bool created) {
 static int begin_dir(TreeWriter *w, int parent_fd) {
         struct stat st;
 
-        if (mkdirat(parent_fd, w->base, 0700) == 0)
+        w->dir_created = mkdirat(parent_fd, w->base, 0700) == 0;
+        if (w->dir_created)
                 return 0;
         if (errno != EEXIST)
                 return NEG_ERRNO();
@@ -610,10 +612,14 @@ int tree_writer_end(TreeWriter *w) {
         else if (type == AE_IFREG)
                 r = end_file(w);
         else if (type == AE_IFDIR) {
-                _cleanup_close_ int fd = openat(w->parent_fd, w->base,
-                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                /* A descriptor only for xattrs and ACLs; else through the parent (the name
+                 * was just made or checked to be a directory). */
+                bool plain = archive_entry_xattr_count(e) == 0 && archive_entry_acl_types(e) == 0;
+                _cleanup_close_ int fd = plain ? -EBADF :
+                        openat(w->parent_fd, w->base,
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-                r = fd < 0 ? NEG_ERRNO() : set_metadata(w, fd, true, false);
+                r = !plain && fd < 0 ? NEG_ERRNO() : set_metadata(w, fd, true, w->dir_created);
                 forget_parent(w, w->path);
                 if (r >= 0)
                         r = remember_dir_times(w);

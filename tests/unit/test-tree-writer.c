@@ -348,6 +348,11 @@ static void test_group_under_setgid_directory(void **state) {
         assert_int_equal(st.st_gid, 0);
         assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 50), "rootfs/sg/g", "x"), 0);
         assert_int_equal(stat_at(ctx, "rootfs/sg/g").st_gid, 50);
+        /* A directory made there would also inherit the setgid bit. */
+        assert_int_equal(put(ctx, entry(AE_IFDIR, 0755, 0, 0), "rootfs/sg/d", NULL), 0);
+        st = stat_at(ctx, "rootfs/sg/d");
+        assert_int_equal(st.st_gid, 0);
+        assert_int_equal(st.st_mode & 07777, 0755);
 
         assert_int_equal(put(ctx, entry(AE_IFREG, 0644, 0, 0), "rootfs/late/f1", "x"), 0);
         assert_int_equal(put(ctx, entry(AE_IFDIR, 02775, 0, 50), "rootfs/late", NULL), 0);
