@@ -299,21 +299,20 @@ static void test_unplaceable_data(void **state) {
         stream_digest_done(&d);
 }
 
-static void test_blob_check(void **state) {
-        char path[] = "/tmp/test-stream-digest.XXXXXX", digest[STREAM_DIGEST_LEN + 1];
-        Tar t = make_tar();
-        Result want = digest_in_blocks(&t, 4096);
-        ContentDigest got[8] = {};
+/* Reads the blob at path through a BlobCheck as a render does: the digest into digest,
+ * content digests into content (at most n_max entries); returns the number of entries.
+ * pause_every: the reading side sleeps after that many entries, so the hashing thread reads
+ * ahead until its ring is full; 0: never. */
+static size_t run_blob_check(const char *path, size_t pause_every,
+                             char digest[STREAM_DIGEST_LEN + 1], ContentDigest *content,
+                             size_t n_max) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
         struct archive *a = archive_read_new();
         struct archive_entry *e;
         BlobCheck *b = NULL;
         size_t i = 0;
-        int fd = mkstemp(path);
 
-        (void) state;
         assert_true(fd >= 0);
-        assert_int_equal(write(fd, t.data, t.size), (ssize_t) t.size);
-        assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
         assert_int_equal(blob_check_new(&b, fd), 0);
         assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
         assert_int_equal(archive_read_open(a, b, NULL, blob_check_read, NULL), ARCHIVE_OK);
@@ -324,17 +323,40 @@ static void test_blob_check(void **state) {
 
                 while (archive_read_data_block(a, &p, &n, &offset) == ARCHIVE_OK)
                         assert_int_equal(blob_check_data(b, p, n, offset), 0);
-                assert_int_equal(blob_check_entry_end(b, archive_entry_size(e), &got[i++]), 0);
+                assert_true(i < n_max);
+                assert_int_equal(blob_check_entry_end(b, archive_entry_size(e), &content[i++]), 0);
+                if (pause_every && i % pause_every == 0)
+                        usleep(2000);
         }
         assert_int_equal(blob_check_finish(b, digest), 0);
+        archive_read_free(a);
+        blob_check_free(b);
+        return i;
+}
+
+static void write_blob(const Tar *t, char *path) {
+        int fd = mkstemp(path);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, t->data, t->size), (ssize_t) t->size);
+        close(fd);
+}
+
+static void test_blob_check(void **state) {
+        char path[] = "/tmp/test-stream-digest.XXXXXX", digest[STREAM_DIGEST_LEN + 1];
+        Tar t = make_tar();
+        Result want = digest_in_blocks(&t, 4096);
+        ContentDigest got[8] = {};
+
+        (void) state;
+        write_blob(&t, path);
+        assert_int_equal(run_blob_check(path, 0, digest, got, 8), 7);
         assert_string_equal(digest, want.digest);
-        for (i = 0; i < 7; i++) {
+        for (size_t i = 0; i < 7; i++) {
                 assert_int_equal(got[i].set, want.has_content[i]);
                 if (got[i].set)
                         assert_memory_equal(got[i].digest, want.content[i], CONTENT_DIGEST_SIZE);
         }
-        archive_read_free(a);
-        blob_check_free(b);
         unlink(path);
         free(t.data);
 }
@@ -379,35 +401,9 @@ static void ring_reference(const Tar *t, RingResult *res) {
         assert_int_equal(n, RING_FILES);
 }
 
-/* pause_every: the reading side sleeps after that many entries, so the hashing thread reads
- * ahead until the ring is full; 0: never. */
 static void ring_blob_check(const char *path, size_t pause_every, RingResult *res) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct archive *a = archive_read_new();
-        struct archive_entry *e;
-        BlobCheck *b = NULL;
-        size_t i = 0;
-
-        assert_true(fd >= 0);
-        assert_int_equal(blob_check_new(&b, fd), 0);
-        assert_int_equal(archive_read_support_format_tar(a), ARCHIVE_OK);
-        assert_int_equal(archive_read_open(a, b, NULL, blob_check_read, NULL), ARCHIVE_OK);
-        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-                const void *p;
-                size_t n;
-                la_int64_t offset;
-
-                while (archive_read_data_block(a, &p, &n, &offset) == ARCHIVE_OK)
-                        assert_int_equal(blob_check_data(b, p, n, offset), 0);
-                assert_true(i < RING_FILES);
-                assert_int_equal(blob_check_entry_end(b, archive_entry_size(e), &res->content[i++]), 0);
-                if (pause_every && i % pause_every == 0)
-                        usleep(2000);
-        }
-        assert_int_equal(i, RING_FILES);
-        assert_int_equal(blob_check_finish(b, res->digest), 0);
-        archive_read_free(a);
-        blob_check_free(b);
+        assert_int_equal(run_blob_check(path, pause_every, res->digest, res->content, RING_FILES),
+                         RING_FILES);
 }
 
 static void test_blob_check_around_the_ring(void **state) {
@@ -415,12 +411,10 @@ static void test_blob_check_around_the_ring(void **state) {
         static RingResult want, got;
         static const size_t pauses[] = { 0, 7, 100 };
         Tar t = make_ring_tar();
-        int fd = mkstemp(path);
+        int fd;
 
         (void) state;
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, t.data, t.size), (ssize_t) t.size);
-        close(fd);
+        write_blob(&t, path);
         ring_reference(&t, &want);
         for (size_t k = 0; k < sizeof(pauses) / sizeof(pauses[0]); k++) {
                 memset(&got, 0, sizeof(got));
