@@ -118,9 +118,10 @@ TreeWriter *tree_writer_free(TreeWriter *w) {
 
 /* ---- paths ---- */
 
-/* The same rules as openat2's below, one component at a time, for kernels (before 5.6),
- * seccomp filters and tools (valgrind) that do not know openat2. */
-static int open_dir_stepwise(int at, const char *path) {
+/* One component at a time, never through a symlink and never up: openat2's rules below, for
+ * kernels (before 5.6), seccomp filters and tools (valgrind) that lack it. With make_owner,
+ * missing directories are made on the way (0755, owned by *make_owner). */
+static int walk_dirs(int at, const char *path, const uid_t *make_owner) {
         _cleanup_close_ int fd = fcntl(at, F_DUPFD_CLOEXEC, 3);
         char buf[PATH_MAX], *save = NULL;
 
@@ -135,10 +136,20 @@ static int open_dir_stepwise(int at, const char *path) {
                 struct stat st;
                 int next;
 
+                /* Behind a missing directory, openat2 could not see a ".." that climbs out. */
                 if (strcmp(c, "..") == 0)
                         return -EXDEV;
                 if (strcmp(c, ".") == 0)
                         continue;
+                if (make_owner) {
+                        if (mkdirat(fd, c, 0755) == 0) {
+                                if (fchownat(fd, c, *make_owner, *make_owner,
+                                             AT_SYMLINK_NOFOLLOW) < 0 ||
+                                    fchmodat(fd, c, 0755, 0) < 0)
+                                        return NEG_ERRNO();
+                        } else if (errno != EEXIST)
+                                return NEG_ERRNO();
+                }
                 next = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                 if (next < 0)
                         return NEG_ERRNO();
@@ -163,40 +174,8 @@ static int open_dir_beneath(int at, const char *path) {
         int fd = (int) syscall(SYS_openat2, at, path, &how, sizeof(how));
 
         if (fd < 0 && errno == ENOSYS)
-                return open_dir_stepwise(at, path);
+                return walk_dirs(at, path, NULL);
         return fd < 0 ? NEG_ERRNO() : fd;
-}
-
-/* Makes the missing directories of path one component at a time, each opened without
- * following symlinks before the next is made in it. */
-static int make_dirs(TreeWriter *w, char *path) {
-        uid_t root = w->options.id_shift;
-        _cleanup_close_ int fd = fcntl(w->dir_fd, F_DUPFD_CLOEXEC, 3);
-        char *save = NULL;
-
-        if (fd < 0)
-                return NEG_ERRNO();
-        for (char *c = strtok_r(path, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                int next;
-
-                /* Behind a missing directory openat2 could not see the ".." that climbs out. */
-                if (strcmp(c, "..") == 0)
-                        return -EXDEV;
-                if (strcmp(c, ".") == 0)
-                        continue;
-                if (mkdirat(fd, c, 0755) == 0) {
-                        if (fchownat(fd, c, root, root, AT_SYMLINK_NOFOLLOW) < 0 ||
-                            fchmodat(fd, c, 0755, 0) < 0)
-                                return NEG_ERRNO();
-                } else if (errno != EEXIST)
-                        return NEG_ERRNO();
-                next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (next < 0)
-                        return NEG_ERRNO();
-                close(fd);
-                fd = next;
-        }
-        return TAKE_FD(fd);
 }
 
 /* The cached directory at path[0..len), or the deepest cached one above it (*ret_exact
@@ -260,7 +239,7 @@ static int open_parent(TreeWriter *w) {
         else
                 fd = open_dir_beneath(w->dir_fd, parent);
         if (fd == -ENOENT)
-                fd = make_dirs(w, parent);
+                fd = walk_dirs(w->dir_fd, parent, &w->options.id_shift);
         if (fd < 0)
                 return fd;
         if (fstat(fd, &st) < 0) {
