@@ -235,7 +235,7 @@ static int hash_xattrs(HashWalk *w, const char *path) {
         return r < 0 ? r : md_add(w, "]", 1);
 }
 
-static char typeflag(mode_t mode) {
+char tree_typeflag(mode_t mode) {
         switch (mode & S_IFMT) {
         case S_IFREG:
                 return '0';
@@ -375,7 +375,7 @@ static int hash_record(HashWalk *w, const char *name, const Meta *m) {
 static int meta_from_stat(const char *path, const struct stat *st, Meta *m, char link[PATH_MAX]) {
         ssize_t n;
 
-        *m = (Meta) { .type = typeflag(st->st_mode), .mode = st->st_mode, .uid = st->st_uid,
+        *m = (Meta) { .type = tree_typeflag(st->st_mode), .mode = st->st_mode, .uid = st->st_uid,
                       .gid = st->st_gid, .size = (uint64_t) st->st_size, .rdev = st->st_rdev,
                       .xattrs = path };
         if (m->type == 0)

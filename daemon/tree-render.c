@@ -520,9 +520,6 @@ int tree_remove_dir(int parent_fd, const char *name) {
 
 /* ---- extraction ---- */
 
-/* The times of a directory entry, set again after everything is written: writing into a
- * directory that existed before its entry (rootfs, or a parent implied by a higher image)
- * changes its mtime after libarchive set it. */
 typedef struct Render {
         ImageStore *store;
         TreeNodes *nodes;            /* what was made, if wanted */
@@ -694,17 +691,6 @@ static int copy_data(Render *rd, struct archive *a, const char *path) {
         return 0;
 }
 
-static char typeflag(mode_t type) {
-        switch (type) {
-        case AE_IFREG: return '0';
-        case AE_IFLNK: return '2';
-        case AE_IFCHR: return '3';
-        case AE_IFBLK: return '4';
-        case AE_IFDIR: return '5';
-        default: return '6';
-        }
-}
-
 /* What the entry becomes, for the tree hash; *ret_out: where its content digest goes. The
  * writer sets owners and modes exactly as the entry has them, but a device number goes
  * through the kernel's encoding, a file capability may be rewritten by the kernel, and ACLs
@@ -724,7 +710,7 @@ static int record_node(Render *rd, struct archive_entry *e, const char *path,
                 nd->hardlink = strdup(link);
                 return nd->hardlink ? 0 : -ENOMEM;
         }
-        nd->type = typeflag(type);
+        nd->type = tree_typeflag(type);       /* AE_IF* are the S_IF* values */
         nd->mode = type == AE_IFLNK ? 0777 : archive_entry_mode(e) & 07777;
         nd->uid = (uid_t) archive_entry_uid(e);
         nd->gid = (gid_t) archive_entry_gid(e);
@@ -784,9 +770,13 @@ static bool fs_adds_xattrs(int dir_fd) {
         _cleanup_close_ int file = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
         int fds[] = { dir, file };
 
+        /* Without a file to ask (O_TMPFILE unsupported, say), assume it does. */
         for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
-                ssize_t n = fds[i] < 0 ? -1 : flistxattr(fds[i], NULL, 0);
+                ssize_t n;
 
+                if (fds[i] < 0)
+                        return true;
+                n = flistxattr(fds[i], NULL, 0);
                 if (n > 0 || (n < 0 && errno != ENOTSUP))
                         return true;
         }

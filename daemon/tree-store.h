@@ -88,6 +88,9 @@ typedef struct TreeNodes {
         bool incomplete;
 } TreeNodes;
 
+/* The tar typeflag of a file type (S_IF*): '0' '2' '3' '4' '5' '6', 0 for a socket. */
+char tree_typeflag(mode_t mode);
+
 void tree_nodes_done(TreeNodes *n);
 /* A new node for path, zeroed otherwise, or NULL without memory. Pointers to nodes are valid
  * until the next add. */
