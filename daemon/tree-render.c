@@ -743,7 +743,8 @@ static int record_implied_dirs(Render *rd) {
                 const ClaimSlot *c = &rd->claims->slots[i];
                 TreeNode *nd;
 
-                if (!c->path || c->claim != TREE_CLAIM_IMPLICIT_DIR || strcmp(c->path, "rootfs") == 0)
+                if (!c->path || c->claim != TREE_CLAIM_IMPLICIT_DIR ||
+                    strcmp(c->path, "rootfs") == 0)
                         continue;
                 nd = tree_nodes_add(rd->nodes, c->path);
                 if (!nd)
@@ -918,6 +919,7 @@ static int render_image(Render *rd, size_t i) {
 }
 
 static int render_setup(Render *rd) {
+        const RenderOptions *o = rd->options;
         int r;
 
         if (mkdirat(rd->dir_fd, "rootfs", 0755) < 0)
@@ -941,8 +943,8 @@ static int render_setup(Render *rd) {
                 rd->whitelisted[i] = rd->whitelists[i].n > 0;
         }
         return tree_writer_new(&rd->writer, rd->dir_fd, rd->dir, &(TreeWriterOptions) {
-                        .id_shift = rd->options ? rd->options->uid_shift : 0,
-                        .id_count = rd->options && rd->options->uid_shift ? rd->options->uid_count : 0,
+                        .id_shift = o ? o->uid_shift : 0,
+                        .id_count = o && o->uid_shift ? o->uid_count : 0,
                 });
 }
 
