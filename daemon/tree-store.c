@@ -271,12 +271,12 @@ static int get_locked(ImageStore *s, const TreeImage *images, size_t n, int tree
         return tree_info_fill(trees_fd, trees_path, id, ret);
 }
 
-/* A rendered tree uses its images: their last-use time moves, as rkt's ReadStream does it.
- * Best effort: a busy index must not fail a render that succeeded. */
 /* Last use only has to be as fine as GC's grace periods (hours): an image used within the last
  * minute is not written again, which spares every prepare a database commit per image. */
 #define TOUCH_PRECISION_USEC (60ULL * 1000000ULL)
 
+/* A rendered tree uses its images: their last-use time moves, as rkt's ReadStream does it.
+ * Best effort: a busy index must not fail a render that succeeded. */
 static void touch_images(ImageStore *s, const TreeImage *images, size_t n) {
         struct timespec ts;
         uint64_t now;
@@ -286,7 +286,8 @@ static void touch_images(ImageStore *s, const TreeImage *images, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 ImageInfo info = {};
                 bool recent = image_store_get(s, images[i].key, &info) >= 0 &&
-                              info.last_used_usec <= now && now - info.last_used_usec < TOUCH_PRECISION_USEC;
+                              info.last_used_usec <= now &&
+                              now - info.last_used_usec < TOUCH_PRECISION_USEC;
 
                 image_info_clear(&info);
                 if (!recent)

@@ -628,6 +628,7 @@ static void test_render_app(void **state) {
         ErrorDetail error = {};
         char full[4200], **ids = NULL;
         struct stat st1, st2;
+        uint64_t last_used;
         int r;
 
         r = tree_store_get(ctx->store, ctx->app, &info, &error);
@@ -646,12 +647,25 @@ static void test_render_app(void **state) {
         snprintf(full, sizeof(full), "%s/rendered", info.path);
         assert_int_equal(stat(full, &st1), 0);
 
-        /* A second get finds the rendered tree and leaves it alone. */
+        /* A second get finds the rendered tree and leaves it alone, and a use within the last
+         * minute is not written again. */
+        assert_int_equal(image_store_get(ctx->store, ctx->base, &used), 0);
+        last_used = used.last_used_usec;
+        image_info_clear(&used);
         assert_int_equal(tree_store_get(ctx->store, ctx->app, &again, NULL), 0);
         assert_string_equal(again.id, info.id);
         assert_string_equal(again.hash, info.hash);
         assert_int_equal(stat(full, &st2), 0);
         assert_int_equal(st1.st_ino, st2.st_ino);
+        assert_int_equal(image_store_get(ctx->store, ctx->base, &used), 0);
+        assert_int_equal(used.last_used_usec, last_used);
+        image_info_clear(&used);
+        /* One older than that moves. */
+        assert_int_equal(image_store_touch(ctx->store, ctx->base, last_used - 120 * 1000000ULL), 0);
+        assert_int_equal(tree_store_get(ctx->store, ctx->app, &again, NULL), 0);
+        assert_int_equal(image_store_get(ctx->store, ctx->base, &used), 0);
+        assert_true(used.last_used_usec >= last_used);
+        image_info_clear(&used);
 
         assert_int_equal(tree_store_list(ctx->store, &ids), 0);
         assert_non_null(ids[0]);
