@@ -618,6 +618,20 @@ static void check_app_tree(Ctx *ctx, const char *dir, unsigned shift) {
         }
 }
 
+/* Sets an image's last use behind the store's back, as time passing would. */
+static void set_last_used(Ctx *ctx, const char *key, uint64_t usec) {
+        char index[512], sql[256];
+        sqlite3 *db = NULL;
+
+        snprintf(index, sizeof(index), "%s/index.sqlite", image_store_path(ctx->store));
+        snprintf(sql, sizeof(sql), "UPDATE images SET last_used_usec = %llu WHERE key = '%s'",
+                 (unsigned long long) usec, key);
+        assert_int_equal(sqlite3_open(index, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_changes(db), 1);
+        sqlite3_close(db);
+}
+
 static void test_render_app(void **state) {
         Ctx *ctx = need_root(state);
         _cleanup_free_ char *manifest = NULL, *expected = manifest_json("example.com/app",
@@ -660,8 +674,8 @@ static void test_render_app(void **state) {
         assert_int_equal(image_store_get(ctx->store, ctx->base, &used), 0);
         assert_int_equal(used.last_used_usec, last_used);
         image_info_clear(&used);
-        /* One older than that moves. */
-        assert_int_equal(image_store_touch(ctx->store, ctx->base, last_used - 120 * 1000000ULL), 0);
+        /* One older than that moves (a touch never goes back: the index is set directly). */
+        set_last_used(ctx, ctx->base, last_used - 120 * 1000000ULL);
         assert_int_equal(tree_store_get(ctx->store, ctx->app, &again, NULL), 0);
         assert_int_equal(image_store_get(ctx->store, ctx->base, &used), 0);
         assert_true(used.last_used_usec >= last_used);
