@@ -59,7 +59,8 @@ void stream_digest_done(StreamDigest *d);
 int stream_digest_block(StreamDigest *d, const void *block, size_t size);
 int stream_digest_data(StreamDigest *d, const void *data, size_t size, uint64_t offset);
 /* Ends the current entry (size: its size in the header). Returns 1 with its content
- * digest in ret (may be NULL) when it had data, 0 when it had none. */
+ * digest in ret (may be NULL) when it had data, 0 when it had none or the stream could not
+ * be followed (ret untouched: the tree hash then reads the file). */
 int stream_digest_entry_end(StreamDigest *d, uint64_t size, uint8_t ret[CONTENT_DIGEST_SIZE]);
 /* Takes the rest of the current block and formats the digest. */
 int stream_digest_final(StreamDigest *d, char ret[STREAM_DIGEST_LEN + 1]);
