@@ -291,8 +291,8 @@ static const ContentDigest *known_digest(TreeNodes *nodes, const char *path);
 static int add_file_digest(HashWalk *w, const ContentDigest *known) {
         static const char zeros[LEGACY_DIGEST_HEX_LEN] = { [0 ... LEGACY_DIGEST_HEX_LEN - 1] = '0' };
         const ContentDigest *k = w->legacy || !known || !known->set ? NULL : known;
+        size_t offset;
         FileDigest *more;
-        off_t offset;
         int r;
 
         r = md_add(w, ",\"Digest\":\"", 11);
@@ -305,12 +305,12 @@ static int add_file_digest(HashWalk *w, const ContentDigest *known) {
         }
         if (r < 0)
                 return r;
-        offset = (off_t) w->n_records;
+        offset = w->n_records;
         more = reallocarray(w->files, w->n_files + 1, sizeof(FileDigest));
         if (!more)
                 return -ENOMEM;
         w->files = more;
-        more[w->n_files].offset = (size_t) offset;
+        more[w->n_files].offset = offset;
         more[w->n_files].path = strdup(w->path);
         if (!more[w->n_files].path)
                 return -ENOMEM;
