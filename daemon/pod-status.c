@@ -220,6 +220,41 @@ int pod_status_read(const char *data_dir, const char *uuid, bool with_manifest, 
         return -ENOENT;
 }
 
+static bool all_have_exit_codes(json_object *apps) {
+        if (!json_object_is_type(apps, json_type_array) || json_object_array_length(apps) == 0)
+                return false;
+        for (size_t i = 0; i < json_object_array_length(apps); i++)
+                if (!json_object_object_get(json_object_array_get_idx(apps, i), "exitCode"))
+                        return false;
+        return true;
+}
+
+int pod_status_read_exited(const char *data_dir, const char *uuid, json_object *worker_apps,
+                           json_object **ret) {
+        json_object *pod = NULL;
+        int r = pod_status_read(data_dir, uuid, false, &pod);
+
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (!json_object_is_type(worker_apps, json_type_array) || json_object_array_length(worker_apps) == 0) {
+                if (r < 0)
+                        return r;
+                *ret = pod;
+                return 0;
+        }
+        if (!pod) {
+                pod = json_object_new_object();
+                if (!pod)
+                        return -ENOMEM;
+                json_object_object_add(pod, "uuid", json_object_new_string(uuid));
+                json_object_object_add(pod, "state", json_object_new_string(pod_state_to_string(POD_STATE_EXITED)));
+        }
+        if (!all_have_exit_codes(json_object_object_get(pod, "apps")))
+                json_object_object_add(pod, "apps", json_object_get(worker_apps));
+        *ret = pod;
+        return r < 0;
+}
+
 static bool string_in(json_object *array, const char *s) {
         for (size_t i = 0; s && i < json_object_array_length(array); i++)
                 if (strcmp(json_object_get_string(json_object_array_get_idx(array, i)), s) == 0)

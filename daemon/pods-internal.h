@@ -70,6 +70,11 @@ struct Pods {
 
 /* One change of one pod, for everybody who cares. kind: created, changed or removed. */
 void pods_event(Pods *p, const char *uuid, const char *kind);
+/* The pod's exit as its Run job learned it from the worker, with the apps' exit codes the
+ * worker read (see pod_status_read_exited()); this ends its waiters. */
+void pods_event_exited(Pods *p, const char *uuid, json_object *worker_apps);
+/* Whether a Run job will still report the exit of the pod (its worker has not ended). */
+bool pods_run_pending(Pods *p, const char *uuid);
 int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *parameters,
                    const WorkerJobOps *ops, void *data, void (*data_free)(void *));
 void pods_job_done(WorkerJob *j);

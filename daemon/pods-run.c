@@ -200,6 +200,7 @@ typedef struct RunState {
         char uuid[POD_UUID_LEN + 1];
         bool output;
         bool running;
+        bool ended;                     /* the worker's final reply or failure is in */
         json_object *warnings;
         LogFollow *follow;
 } RunState;
@@ -213,11 +214,12 @@ static void run_state_free(void *data) {
         free(s);
 }
 
-static json_object *run_reply_json(Pods *p, const RunState *s, json_object *output) {
-        json_object *o = json_object_new_object(), *pod = NULL;
+/* pod: the one to send, else read from disk. */
+static json_object *run_reply_json(Pods *p, const RunState *s, json_object *pod, json_object *output) {
+        json_object *o = json_object_new_object();
 
         json_object_object_add(o, "uuid", json_object_new_string(s->uuid));
-        if (pod_status_read(p->data_dir, s->uuid, false, &pod) >= 0)
+        if (pod || pod_status_read(p->data_dir, s->uuid, false, &pod) >= 0)
                 json_object_object_add(o, "pod", pod);
         if (output)
                 json_object_object_add(o, "output", output);
@@ -240,24 +242,6 @@ static void run_output(LogFollow *f, json_object *chunks, bool done) {
         json_object_put(chunks);
 }
 
-/* A GC that runs as the pod exits may have marked it, or begun to remove it, before we read
- * it: its apps may then come back without exit codes, or none at all. The worker read the
- * codes before it let go of the pod; the caller gets those. */
-static void keep_exit_codes(json_object *pod, json_object *worker_apps) {
-        json_object *apps = json_object_object_get(pod, "apps");
-        size_t n;
-
-        if (!pod || !json_object_is_type(worker_apps, json_type_array) ||
-            json_object_array_length(worker_apps) == 0)
-                return;
-        n = json_object_is_type(apps, json_type_array) ? json_object_array_length(apps) : 0;
-        for (size_t i = 0; i < n; i++)
-                if (!json_object_object_get(json_object_array_get_idx(apps, i), "exitCode"))
-                        n = 0;
-        if (n == 0)
-                json_object_object_add(pod, "apps", json_object_get(worker_apps));
-}
-
 static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
         Pods *p = worker_job_userdata(j);
         RunState *s = worker_job_data(j);
@@ -277,32 +261,33 @@ static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
                 pods_event(p, s->uuid, "changed");
                 if (!more) {
                         /* Detached: the caller learns that it runs, and goes. */
-                        (void) varlink_call_reply(call, run_reply_json(p, s, NULL));
+                        (void) varlink_call_reply(call, run_reply_json(p, s, NULL, NULL));
                         return;
                 }
                 if (s->output && !s->follow &&
                     follow_new(p, call, s->uuid, true, run_output, &s->follow) >= 0)
                         s->follow->slot = &s->follow;
-                (void) varlink_call_notify(call, run_reply_json(p, s, NULL));
+                (void) varlink_call_notify(call, run_reply_json(p, s, NULL, NULL));
                 return;
         }
         if (reply->continues) {
                 if (more)
-                        (void) varlink_call_notify(call, run_reply_json(p, s, NULL));
+                        (void) varlink_call_notify(call, run_reply_json(p, s, NULL, NULL));
                 return;
         }
-        /* Exited: the rest of the output, then the pod with its exit codes. */
-        pods_event(p, s->uuid, "changed");
+        /* Exited: the rest of the output, then the pod with the exit codes the worker read
+         * (a GC may have taken them from the disk by now). */
+        json_object *apps = json_object_object_get(reply->parameters, "apps"), *pod = NULL;
+        s->ended = true;
+        pods_event_exited(p, s->uuid, apps);
         json_object *rest = NULL;
         if (s->follow) {
                 rest = follow_read(s->follow);
                 follow_free(s->follow);
                 s->follow = NULL;
         }
-        json_object *o = run_reply_json(p, s, rest);
-        keep_exit_codes(json_object_object_get(o, "pod"),
-                        json_object_object_get(reply->parameters, "apps"));
-        (void) varlink_call_reply(call, o);
+        (void) pod_status_read_exited(p->data_dir, s->uuid, apps, &pod);
+        (void) varlink_call_reply(call, run_reply_json(p, s, pod, rest));
 }
 
 static void run_failed(WorkerJob *j, int r, const VarlinkReply *reply) {
@@ -310,6 +295,7 @@ static void run_failed(WorkerJob *j, int r, const VarlinkReply *reply) {
         RunState *s = worker_job_data(j);
         VarlinkCall *call = worker_job_call(j);
 
+        s->ended = true;
         if (s->follow) {
                 follow_free(s->follow);
                 s->follow = NULL;
@@ -336,6 +322,16 @@ static const WorkerJobOps run_ops = {
         .failed = run_failed,
         .done = pods_job_done,
 };
+
+bool pods_run_pending(Pods *p, const char *uuid) {
+        for (WorkerJob *j = p->jobs; j; j = *worker_job_next(j)) {
+                const RunState *s = worker_job_data(j);
+
+                if (worker_job_ops(j) == &run_ops && !s->ended && strcmp(s->uuid, uuid) == 0)
+                        return true;
+        }
+        return false;
+}
 
 static int start_run(Pods *p, VarlinkCall *call, json_object *parameters) {
         json_object *spec = json_object_object_get(parameters, "spec");

@@ -125,11 +125,15 @@ json_object *pods_pod_reply(json_object *pod) {
         return o;
 }
 
-/* Tells a waiter the pod's state; ends the wait once the pod has finished or is gone. */
-static void waiter_update(Subscriber *s, json_object *pod) {
+/* Tells a waiter the pod's state; ends the wait once the pod has finished or is gone. While
+ * the pod's Run job is on, its report ends the wait (exit_report): what the disk says then may
+ * be a GC's work, the exit codes deleted or the pod gone, and the job has the codes. */
+static void waiter_update(Subscriber *s, json_object *pod, bool exit_report) {
         PodState state = pod ? pod_state_from_string(json_object_get_string(json_object_object_get(pod, "state")))
                              : _POD_STATE_INVALID;
 
+        if ((!pod || pod_state_is_final(state)) && !exit_report && pods_run_pending(s->pods, s->uuid))
+                return;
         if (!pod) {
                 (void) pods_reply_no_such_pod(s->call, s->uuid);
                 subscriber_free(s);
@@ -145,28 +149,45 @@ static void waiter_update(Subscriber *s, json_object *pod) {
         s->last = state;
 }
 
-void pods_event(Pods *p, const char *uuid, const char *kind) {
-        _cleanup_json_ json_object *pod = NULL;
+/* pod is NULL when it has gone; waiters may get a different view of it than watchers. */
+static void event_send(Pods *p, const char *uuid, const char *kind, json_object *pod,
+                       json_object *waiters_pod, bool exit_report) {
         Subscriber *next;
 
-        /* Reading the pod is most of the cost of an event: only for somebody who listens. */
-        if (!p->subscribers)
-                return;
-        if (pod_status_read(p->data_dir, uuid, false, &pod) < 0)
-                kind = "removed";
         for (Subscriber *s = p->subscribers; s; s = next) {
                 next = s->next;
                 if (s->kind == SUBSCRIBER_WAIT) {
                         if (strcmp(s->uuid, uuid) == 0)
-                                waiter_update(s, pod);
+                                waiter_update(s, waiters_pod, exit_report);
                         continue;
                 }
                 if (pod && !pod_filter_match(s->filter, pod))
                         continue;
-                if (varlink_call_notify(s->call, event_json(kind, uuid, pod)) < 0)
+                if (varlink_call_notify(s->call, event_json(pod ? kind : "removed", uuid, pod)) < 0)
                         subscriber_free(s);
         }
         pods_update_poll(p);
+}
+
+void pods_event(Pods *p, const char *uuid, const char *kind) {
+        _cleanup_json_ json_object *pod = NULL;
+
+        /* Reading the pod is most of the cost of an event: only for somebody who listens. */
+        if (!p->subscribers)
+                return;
+        (void) pod_status_read(p->data_dir, uuid, false, &pod);
+        event_send(p, uuid, kind, pod, pod, false);
+}
+
+void pods_event_exited(Pods *p, const char *uuid, json_object *worker_apps) {
+        _cleanup_json_ json_object *pod = NULL;
+        int r;
+
+        if (!p->subscribers)
+                return;
+        /* Watchers are told what is on disk: a pod that has gone was removed. */
+        r = pod_status_read_exited(p->data_dir, uuid, worker_apps, &pod);
+        event_send(p, uuid, "changed", r == 0 ? pod : NULL, pod, true);
 }
 
 /* Changes nobody tells stage0d of (a pod's stage1 exiting while its worker is gone) are
@@ -185,7 +206,7 @@ static int on_poll(sd_event_source *source, uint64_t usec, void *userdata) {
                         _cleanup_json_ json_object *pod = NULL;
 
                         (void) pod_status_read(p->data_dir, s->uuid, false, &pod);
-                        waiter_update(s, pod);
+                        waiter_update(s, pod, false);
                 }
         }
         pods_update_poll(p);
@@ -555,7 +576,7 @@ static int method_wait(VarlinkCall *call, json_object *parameters, void *userdat
         if (!s)
                 return -ENOMEM;
         memcpy(s->uuid, uuid, sizeof(s->uuid));
-        waiter_update(s, pod);
+        waiter_update(s, pod, false);
         pods_update_poll(p);
         return 0;
 }

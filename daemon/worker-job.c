@@ -95,6 +95,10 @@ void *worker_job_data(const WorkerJob *j) {
         return j->data;
 }
 
+const WorkerJobOps *worker_job_ops(const WorkerJob *j) {
+        return j->ops;
+}
+
 WorkerJob **worker_job_next(WorkerJob *j) {
         return &j->next;
 }

@@ -37,6 +37,8 @@ void *worker_job_userdata(const WorkerJob *j);
 /* Per-job state of the owner's choice, freed with the job. */
 void worker_job_set_data(WorkerJob *j, void *data, void (*free_fn)(void *));
 void *worker_job_data(const WorkerJob *j);
+/* Which kind of job it is: the ops it was made with. */
+const WorkerJobOps *worker_job_ops(const WorkerJob *j);
 /* Intrusive list link for the owner's queues. */
 WorkerJob **worker_job_next(WorkerJob *j);
 

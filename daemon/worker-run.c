@@ -579,10 +579,11 @@ static int run_pod(Worker *w, VarlinkCall *call, const char *uuid, int lock_fd, 
         r = supervise(&p, &logs, &status);
         if (r < 0)
                 goto out;
-        /* Our copy of the lock goes now: with stage1 gone, the pod has exited. */
+        /* The exit codes before our copy of the lock goes: with stage1 gone, that makes the
+         * pod exited, and a GC may take it at once. */
+        json_object *apps = exit_codes(pod_fd, manifest);
         lock_fd = safe_close(lock_fd);
         int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        json_object *apps = exit_codes(pod_fd, manifest);
         if (code != 0 && !any_exit_code(apps)) {
                 /* No app ever ran: stage1 itself failed (its stderr is in the pod's logs). */
                 char reason[512], last[256];
