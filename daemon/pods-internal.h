@@ -21,6 +21,11 @@ typedef struct Subscriber {
         SubscriberKind kind;
         VarlinkCall *call;
         json_object *filter;                  /* Watch */
+        /* A filtered Watch: the pods it was told of as matching, whose removal (or change to
+         * not matching) it is told of too; all such news once one could not be kept. */
+        char (*matching)[POD_UUID_LEN + 1];
+        size_t n_matching, n_matching_max;
+        bool matching_lost;
         char uuid[POD_UUID_LEN + 1];          /* Wait */
         PodState last;                        /* Wait: what was sent last */
 } Subscriber;

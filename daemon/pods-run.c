@@ -242,13 +242,15 @@ static void run_output(LogFollow *f, json_object *chunks, bool done) {
         json_object_put(chunks);
 }
 
+/* Runs to the pod's exit whether the caller is there or not (detached, or gone): the pod's
+ * watchers and waiters learn of its changes here. */
 static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
         Pods *p = worker_job_userdata(j);
         RunState *s = worker_job_data(j);
         VarlinkCall *call = worker_job_call(j);
         const char *uuid = json_object_get_string(json_object_object_get(reply->parameters, "uuid"));
         json_object *warnings = json_object_object_get(reply->parameters, "warnings");
-        bool more = varlink_call_wants_more(call);
+        bool more = call && varlink_call_wants_more(call);
 
         if (uuid && !s->uuid[0]) {
                 snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
@@ -259,11 +261,13 @@ static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
         if (reply->continues && json_object_object_get(reply->parameters, "pid")) {
                 s->running = true;
                 pods_event(p, s->uuid, "changed");
-                if (!more) {
+                if (call && !more) {
                         /* Detached: the caller learns that it runs, and goes. */
                         (void) varlink_call_reply(call, run_reply_json(p, s, NULL, NULL));
                         return;
                 }
+                if (!call)
+                        return;
                 if (s->output && !s->follow &&
                     follow_new(p, call, s->uuid, true, run_output, &s->follow) >= 0)
                         s->follow->slot = &s->follow;
@@ -280,6 +284,8 @@ static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
         json_object *apps = json_object_object_get(reply->parameters, "apps"), *pod = NULL;
         s->ended = true;
         pods_event_exited(p, s->uuid, apps);
+        if (!call)
+                return;
         json_object *rest = NULL;
         if (s->follow) {
                 rest = follow_read(s->follow);
@@ -320,6 +326,7 @@ static const WorkerJobOps run_ops = {
         .interface = PODS_INTERFACE,
         .reply = run_reply,
         .failed = run_failed,
+        .without_caller = true,
         .done = pods_job_done,
 };
 

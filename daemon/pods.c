@@ -80,6 +80,7 @@ static void subscriber_free(Subscriber *s) {
                 varlink_call_unref(s->call);
         }
         json_object_put(s->filter);
+        free(s->matching);
         free(s);
 }
 
@@ -149,6 +150,42 @@ static void waiter_update(Subscriber *s, json_object *pod, bool exit_report) {
         s->last = state;
 }
 
+static void matching_set(Subscriber *s, const char *uuid, bool matches) {
+        size_t i;
+
+        for (i = 0; i < s->n_matching && strcmp(s->matching[i], uuid) != 0; i++)
+                ;
+        if (!matches && i < s->n_matching)
+                memcpy(s->matching[i], s->matching[--s->n_matching], sizeof(s->matching[i]));
+        if (!matches || i < s->n_matching)
+                return;
+        if (s->n_matching == s->n_matching_max) {
+                size_t n = s->n_matching_max ? 2 * s->n_matching_max : 16;
+                void *m = reallocarray(s->matching, n, sizeof(s->matching[0]));
+
+                if (!m) {
+                        s->matching_lost = true;
+                        return;
+                }
+                s->matching = m;
+                s->n_matching_max = n;
+        }
+        snprintf(s->matching[s->n_matching++], sizeof(s->matching[0]), "%s", uuid);
+}
+
+/* Whether a watcher hears of a change: when the pod matches its filter before or after it. */
+static bool watcher_cares(Subscriber *s, const char *uuid, json_object *pod) {
+        bool before = s->matching_lost, after = pod && pod_filter_match(s->filter, pod);
+
+        if (!s->filter)
+                return true;
+        for (size_t i = 0; !before && i < s->n_matching; i++)
+                before = strcmp(s->matching[i], uuid) == 0;
+        if (before != after)
+                matching_set(s, uuid, after);
+        return before || after;
+}
+
 /* pod is NULL when it has gone; waiters may get a different view of it than watchers. */
 static void event_send(Pods *p, const char *uuid, const char *kind, json_object *pod,
                        json_object *waiters_pod, bool exit_report) {
@@ -161,7 +198,7 @@ static void event_send(Pods *p, const char *uuid, const char *kind, json_object 
                                 waiter_update(s, waiters_pod, exit_report);
                         continue;
                 }
-                if (pod && !pod_filter_match(s->filter, pod))
+                if (!watcher_cares(s, uuid, pod))
                         continue;
                 if (varlink_call_notify(s->call, event_json(pod ? kind : "removed", uuid, pod)) < 0)
                         subscriber_free(s);
@@ -598,9 +635,11 @@ static int method_watch(VarlinkCall *call, json_object *parameters, void *userda
         s->filter = json_object_get(filter);
         for (size_t i = 0; i < json_object_array_length(list); i++) {
                 json_object *pod = json_object_array_get_idx(list, i);
+                const char *uuid = json_object_get_string(json_object_object_get(pod, "uuid"));
 
-                r = varlink_call_notify(call, event_json("existing",
-                        json_object_get_string(json_object_object_get(pod, "uuid")), pod));
+                if (filter)
+                        matching_set(s, uuid, true);
+                r = varlink_call_notify(call, event_json("existing", uuid, pod));
                 if (r < 0)
                         break;
         }

@@ -128,7 +128,7 @@ static void on_reply(VarlinkChannel *ch, int r, const VarlinkReply *reply, void 
         VarlinkCall *call = worker_job_call(j);
         bool final = r < 0 || !reply->continues;
 
-        if (call || !j->has_caller) {
+        if (call || !j->has_caller || j->ops->without_caller) {
                 if (r < 0 || reply->error) {
                         if (j->ops->failed)
                                 j->ops->failed(j, r < 0 ? r : 1, reply);

@@ -21,6 +21,9 @@ typedef struct WorkerJobOps {
         /* The worker ended before its final reply (r < 0) or refused (r > 0, the refusal in
          * reply). Default: SystemError, or the refusal handed on. Runs like reply. */
         void (*failed)(WorkerJob *j, int r, const VarlinkReply *reply);
+        /* reply and failed run after the caller has gone too (worker_job_call() is then
+         * NULL): for jobs whose progress others learn of, as Watch learns of a pod's exit. */
+        bool without_caller;
         /* The job is over, with or without its caller; the owner frees it here. */
         void (*done)(WorkerJob *j);
 } WorkerJobOps;

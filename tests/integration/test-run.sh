@@ -241,7 +241,13 @@ if run_detached "[$(app busybox 'sleep 1; exit 7')]"; then
         ldd "$(dirname "$STAGE0D")/stage0-worker" >"$T/ldd" 2>&1 || true
         check "stage0-worker links neither libarchive nor tss2" \
                 eval 'grep -q libjson-c "$T/ldd" && ! grep -Eq "libarchive|libtss2" "$T/ldd"'
-        pod_pid=$(pgrep -f 'sleep 1$' | head -n 1)
+        # The Run's reply comes once stage1 runs; the app's shell starts sleep soon after.
+        pod_pid=
+        for _ in $(seq 100); do
+                pod_pid=$(pgrep -f 'sleep 1$' | head -n 1) || true
+                [ -n "$pod_pid" ] && break
+                sleep 0.02
+        done
         check "the pod's app runs under SCHED_OTHER" \
                 eval '[ -n "$pod_pid" ] && chrt -p "$pod_pid" | grep -q SCHED_OTHER'
         start=$(now_ms)
@@ -254,6 +260,83 @@ if run_detached "[$(app busybox 'sleep 1; exit 7')]"; then
         expect_rc 0 "stage0c wait of the exited pod" "$C" wait "$W"
         check "stage0c wait: exited" grep -qx "exited=true" "$T/out"
 fi
+
+log "watch: a pod's changes reach Watch whether its Run caller stayed, left or never waited"
+# eventually COMMAND...: true within 10 s.
+eventually() {
+        local i
+        for i in $(seq 200); do
+                "$@" && return 0
+                sleep 0.05
+        done
+        return 1
+}
+# watched FILE UUID STATE [EXIT_CODE]: the Watch stream in FILE has an event of the pod in
+# STATE, with its first app's EXIT_CODE when given.
+watched() {
+        jq -s -e --arg u "$2" --arg s "$3" --arg c "${4:-}" \
+                'any(.[]; .event.uuid == $u and .event.pod.state == $s and
+                          ($c == "" or (.event.pod.apps[0].exitCode | tostring) == $c))' \
+                "$1" >/dev/null 2>&1
+}
+watched_removed() {
+        jq -s -e --arg u "$2" 'any(.[]; .event.uuid == $u and .event.kind == "removed")' "$1" >/dev/null 2>&1
+}
+timeout 60 "$C" call io.stage0.Pods.Watch '{}' --more >"$T/watch.out" 2>"$T/watch.err" &
+WATCH_PID=$!
+timeout 60 "$C" call io.stage0.Pods.Watch '{"filter": {"appNames": ["watched"]}}' --more \
+        >"$T/watch-filtered.out" 2>"$T/watch-filtered.err" &
+FILTERED_PID=$!
+timeout 60 "$C" call io.stage0.Pods.Watch '{"filter": {"states": ["running"]}}' --more \
+        >"$T/watch-running.out" 2>"$T/watch-running.err" &
+RUNNING_PID=$!
+check "Watch: synced" eventually grep -q '"synced"' "$T/watch.out"
+check "Watch with a filter: synced" eventually grep -q '"synced"' "$T/watch-filtered.out"
+check "Watch of running pods: synced" eventually grep -q '"synced"' "$T/watch-running.out"
+if run_detached "[$(app watched 'sleep 0.5; exit 5')]"; then
+        DETACHED=$RUN_UUID
+        check "Watch: the detached pod was created" eventually watched "$T/watch.out" "$DETACHED" preparing
+        check "Watch: the detached pod runs" eventually watched "$T/watch.out" "$DETACHED" running
+        check "Watch: the detached pod exited, exit code 5" \
+                eventually watched "$T/watch.out" "$DETACHED" exited 5
+fi
+params=$(jq -cn --argjson app "$(app watched 'sleep 0.5; exit 6')" '{spec: {apps: [$app]}}')
+timeout 30 "$C" call io.stage0.Pods.Run "$params" --more >"$T/left.out" 2>&1 &
+client=$!
+running() { jq -s -e 'any(.[]; .pod.state == "running")' "$T/left.out" >/dev/null 2>&1; }
+if eventually running; then
+        LEFT=$(head -n 1 "$T/left.out" | jq -r .uuid)
+        kill "$client"
+        wait "$client" 2>/dev/null || true
+        check "Watch: the pod whose caller left exited, exit code 6" \
+                eventually watched "$T/watch.out" "$LEFT" exited 6
+else
+        fail "the attached Run never said the pod runs: $(head -c 400 "$T/left.out")"
+fi
+run_attached "[$(app unwatched 'exit 0')]"
+UNWATCHED=$RUN_UUID
+check "Watch: the attached pod exited, exit code 0" \
+        eventually watched "$T/watch.out" "$UNWATCHED" exited 0
+expect_rc 0 "rm of the three pods" "$C" rm "$DETACHED" "$LEFT" "$UNWATCHED"
+all_removed() {
+        local u
+        for u in "$DETACHED" "$LEFT" "$UNWATCHED"; do
+                watched_removed "$T/watch.out" "$u" || return 1
+        done
+}
+check "Watch: the three were removed" eventually all_removed
+check "Watch with a filter: both exits, and the removals" eval \
+        'watched "$T/watch-filtered.out" "$DETACHED" exited 5 && watched "$T/watch-filtered.out" "$LEFT" exited 6 &&
+         watched_removed "$T/watch-filtered.out" "$DETACHED" && watched_removed "$T/watch-filtered.out" "$LEFT"'
+check "Watch with a filter: nothing of the pod it leaves out" \
+        test "$(jq -s --arg u "$UNWATCHED" '[.[] | select(.event.uuid == $u)] | length' "$T/watch-filtered.out")" = 0
+# A change that takes a pod out of the filter is news; what happens to it afterwards is not.
+check "Watch of running pods: the detached pod ran, then exited, and nothing after" eval \
+        'watched "$T/watch-running.out" "$DETACHED" running && watched "$T/watch-running.out" "$DETACHED" exited 5 &&
+         ! watched_removed "$T/watch-running.out" "$DETACHED"'
+check "the Watch streams are still open" kill -0 "$WATCH_PID" "$FILTERED_PID" "$RUNNING_PID"
+kill "$WATCH_PID" "$FILTERED_PID" "$RUNNING_PID" 2>/dev/null || true
+wait "$WATCH_PID" "$FILTERED_PID" "$RUNNING_PID" 2>/dev/null || true
 
 log "stop"
 if run_detached "[$(app busybox 'exec sleep 100')]"; then
