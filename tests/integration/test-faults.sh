@@ -355,7 +355,14 @@ BB_ID=$(import "$TEST_IMAGES/busybox.aci")
 check_all "at the start"
 
 log "kill -9 of stage0d during an import of ~100 MB"
-timeout 60 "$C" call io.stage0.Images.Import "{\"path\": \"$T/big.aci\"}" --more \
+# Through a pipe that gets half the image, then the rest once stage0d has been killed: the
+# kill comes in the middle of the import however fast this machine is.
+half=$((50 * 1024 * 1024))
+mkfifo "$T/big.fifo"
+(head -c "$half" "$T/big.aci"; until_true 30 test -e "$T/killed"; tail -c +$((half + 1)) "$T/big.aci") \
+        >"$T/big.fifo" 2>/dev/null &
+feeder=$!
+timeout 60 "$C" call io.stage0.Images.Import "{\"path\": \"$T/big.fifo\"}" --more \
         >"$T/import.out" 2>"$T/import.err" &
 client=$!
 if until_true 20 has_entry "$DATA/images/tmp"; then
@@ -365,8 +372,10 @@ else
 fi
 echo "replies before the kill: $(wc -l <"$T/import.out")"
 daemon_kill
+touch "$T/killed"
 wait "$client" && fail "the import's caller got a reply from a killed stage0d" ||
         pass "the import's caller sees stage0d go"
+wait "$feeder" || true
 settle "import"
 daemon_start
 check_all "after a kill during an import"
@@ -379,14 +388,21 @@ else
 fi
 
 log "kill -9 of stage0d and its import worker together (as a crash of the whole service would)"
-timeout 60 "$C" call io.stage0.Images.Import "{\"path\": \"$T/mid3.aci\"}" --more \
+# The import reads a pipe that gets half the image and is then held open: it is still under
+# way when it is killed, however fast this machine imports 40 MB.
+mkfifo "$T/mid3.fifo"
+(head -c $((20 * 1024 * 1024)) "$T/mid3.aci"; exec sleep 60) >"$T/mid3.fifo" &
+feeder=$!
+timeout 60 "$C" call io.stage0.Images.Import "{\"path\": \"$T/mid3.fifo\"}" --more \
         >"$T/import.out" 2>"$T/import.err" &
 client=$!
 until_true 20 has_entry "$DATA/images/tmp" || fail "the import never wrote to images/tmp"
 w=$(daemon_workers)
+check "the import's worker is found ($w)" test -n "$w"
 daemon_kill
 kill -KILL $w
-wait "$client" || true
+kill "$feeder"
+wait "$client" "$feeder" || true
 settle "import and worker"
 check "the killed import left a file in images/tmp" has_entry "$DATA/images/tmp"
 daemon_start
