@@ -12,13 +12,33 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "archive-dl.h"
+
 #define LIBARCHIVE_SONAME "libarchive.so.13"
 
 static void *library;
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
 
+/* Lazy: libstdc++'s functions (a thousand of them, pulled in through libxml2 and ICU) are
+ * never called by what we use, and resolving them at load was a third of the load's time. */
 static void library_open(void) {
-        library = dlopen(LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
+        library = dlopen(LIBARCHIVE_SONAME, RTLD_LAZY | RTLD_LOCAL);
+}
+
+static void *preload_thread(void *arg) {
+        pthread_once(&library_once, library_open);
+        return NULL;
+}
+
+void archive_dl_preload(void) {
+        pthread_attr_t attr;
+        pthread_t thread;
+
+        if (pthread_attr_init(&attr) != 0)
+                return;
+        if (pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0)
+                (void) pthread_create(&thread, &attr, preload_thread, NULL);
+        pthread_attr_destroy(&attr);
 }
 
 /* A libarchive that cannot be loaded is a broken installation (it is a package dependency):

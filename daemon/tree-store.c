@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "archive-dl.h"
 #include "cleanup.h"
 #include "hex.h"
 #include "tree-render.h"
@@ -259,6 +260,7 @@ static int get_locked(ImageStore *s, const TreeImage *images, size_t n, int tree
         if ((size_t) snprintf(path, sizeof(path), "%s/%s", trees_path, id) >= sizeof(path))
                 return -ENAMETOOLONG;
         if (!is_rendered(trees_fd, id)) {
+                archive_dl_preload();
                 r = tree_remove_dir(trees_fd, id);
                 if (r < 0)
                         return r;
