@@ -397,10 +397,13 @@ timeout 60 "$C" call io.stage0.Images.Import "{\"path\": \"$T/mid3.fifo\"}" --mo
         >"$T/import.out" 2>"$T/import.err" &
 client=$!
 until_true 20 has_entry "$DATA/images/tmp" || fail "the import never wrote to images/tmp"
-w=$(daemon_workers)
-check "the import's worker is found ($w)" test -n "$w"
+check "the import's worker is found ($(daemon_workers))" test -n "$(daemon_workers)"
+# All of the service at once, as when systemd kills its cgroup: stage0d is stopped first so that
+# it starts no spare meanwhile, then its children and it are killed. (A spare that outlived it
+# would open the store on its way up and rightly remove the dead import's file.)
+kill -STOP "$DAEMON_PID"
+kill -KILL $(pgrep -P "$DAEMON_PID") 2>/dev/null || true
 daemon_kill
-kill -KILL $w
 kill "$feeder"
 wait "$client" "$feeder" || true
 settle "import and worker"
