@@ -591,6 +591,9 @@ static int digest_files(HashWalk *w) {
         pthread_t threads[HASH_THREADS_MAX];
         size_t started = 0;
 
+        /* A render knows every file's digest: no thread to start for nothing. */
+        if (w->n_files == 0)
+                return 0;
         /* This thread works too; the others only help. */
         for (; started + 1 < n_threads; started++)
                 if (pthread_create(&threads[started], NULL, digest_worker, &pool) != 0)
