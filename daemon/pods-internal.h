@@ -22,7 +22,7 @@ typedef struct Subscriber {
         VarlinkCall *call;
         json_object *filter;                  /* Watch */
         /* A filtered Watch: the pods it was told of as matching, whose removal (or change to
-         * not matching) it is told of too; all such news once one could not be kept. */
+         * not matching) it is told of too; every removal once the list could not grow. */
         char (*matching)[POD_UUID_LEN + 1];
         size_t n_matching, n_matching_max;
         bool matching_lost;

@@ -156,7 +156,7 @@ static void matching_set(Subscriber *s, const char *uuid, bool matches) {
         for (i = 0; i < s->n_matching && strcmp(s->matching[i], uuid) != 0; i++)
                 ;
         if (!matches && i < s->n_matching)
-                memcpy(s->matching[i], s->matching[--s->n_matching], sizeof(s->matching[i]));
+                memmove(s->matching[i], s->matching[--s->n_matching], sizeof(s->matching[i]));
         if (!matches || i < s->n_matching)
                 return;
         if (s->n_matching == s->n_matching_max) {
@@ -173,12 +173,15 @@ static void matching_set(Subscriber *s, const char *uuid, bool matches) {
         snprintf(s->matching[s->n_matching++], sizeof(s->matching[0]), "%s", uuid);
 }
 
-/* Whether a watcher hears of a change: when the pod matches its filter before or after it. */
+/* Whether a watcher hears of a change: when the pod matches its filter before or after it.
+ * Without its list of matching pods (it could not grow once) it hears of every removal. */
 static bool watcher_cares(Subscriber *s, const char *uuid, json_object *pod) {
-        bool before = s->matching_lost, after = pod && pod_filter_match(s->filter, pod);
+        bool before = false, after = pod && pod_filter_match(s->filter, pod);
 
         if (!s->filter)
                 return true;
+        if (s->matching_lost)
+                return after || !pod;
         for (size_t i = 0; !before && i < s->n_matching; i++)
                 before = strcmp(s->matching[i], uuid) == 0;
         if (before != after)
