@@ -75,9 +75,10 @@ struct Pods {
 
 /* One change of one pod, for everybody who cares. kind: created, changed or removed. */
 void pods_event(Pods *p, const char *uuid, const char *kind);
-/* The pod's exit as its Run job learned it from the worker, with the apps' exit codes the
- * worker read (see pod_status_read_exited()); this ends its waiters. */
-void pods_event_exited(Pods *p, const char *uuid, json_object *worker_apps);
+/* The pod's exit as its Run job learned it from the worker: pod as pod_status_read_exited()
+ * gave it (NULL when that failed), gone when the disk no longer has it. This ends its
+ * waiters; watchers are told what the disk says. */
+void pods_event_exited(Pods *p, const char *uuid, json_object *pod, bool gone);
 /* Whether a Run job will still report the exit of the pod (its worker has not ended). */
 bool pods_run_pending(Pods *p, const char *uuid);
 int pods_start_job(Pods *p, VarlinkCall *call, const char *method, json_object *parameters,

@@ -279,20 +279,24 @@ static void run_reply(WorkerJob *j, const VarlinkReply *reply) {
                         (void) varlink_call_notify(call, run_reply_json(p, s, NULL, NULL));
                 return;
         }
-        /* Exited: the rest of the output, then the pod with the exit codes the worker read
-         * (a GC may have taken them from the disk by now). */
-        json_object *apps = json_object_object_get(reply->parameters, "apps"), *pod = NULL;
+        /* Exited: the pod with the exit codes the worker read (a GC may have taken them from
+         * the disk by now), for those who listen; to the caller after the rest of the output. */
         s->ended = true;
-        pods_event_exited(p, s->uuid, apps);
-        if (!call)
+        if (!call && !p->subscribers)
                 return;
-        json_object *rest = NULL;
+        json_object *pod = NULL, *rest = NULL;
+        int gone = pod_status_read_exited(p->data_dir, s->uuid,
+                                          json_object_object_get(reply->parameters, "apps"), &pod);
+        pods_event_exited(p, s->uuid, pod, gone == 1);
+        if (!call) {
+                json_object_put(pod);
+                return;
+        }
         if (s->follow) {
                 rest = follow_read(s->follow);
                 follow_free(s->follow);
                 s->follow = NULL;
         }
-        (void) pod_status_read_exited(p->data_dir, s->uuid, apps, &pod);
         (void) varlink_call_reply(call, run_reply_json(p, s, pod, rest));
 }
 

@@ -219,15 +219,8 @@ void pods_event(Pods *p, const char *uuid, const char *kind) {
         event_send(p, uuid, kind, pod, pod, false);
 }
 
-void pods_event_exited(Pods *p, const char *uuid, json_object *worker_apps) {
-        _cleanup_json_ json_object *pod = NULL;
-        int r;
-
-        if (!p->subscribers)
-                return;
-        /* Watchers are told what is on disk: a pod that has gone was removed. */
-        r = pod_status_read_exited(p->data_dir, uuid, worker_apps, &pod);
-        event_send(p, uuid, "changed", r == 0 ? pod : NULL, pod, true);
+void pods_event_exited(Pods *p, const char *uuid, json_object *pod, bool gone) {
+        event_send(p, uuid, "changed", gone ? NULL : pod, pod, true);
 }
 
 /* Changes nobody tells stage0d of (a pod's stage1 exiting while its worker is gone) are
