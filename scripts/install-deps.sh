@@ -12,6 +12,8 @@ packages=(
         systemd util-linux busybox-static xz-utils zstd bzip2 gzip
         swtpm swtpm-tools tpm2-tools libtss2-tcti-swtpm0 selinux-utils
         varlink-go golang-github-varlink-go-dev golang-go valgrind jq iproute2 procps
+        # test-run holds a pod's worker at its final reply with gdb, to order a race
+        gdb
 )
 
 missing=()

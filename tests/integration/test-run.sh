@@ -2,7 +2,8 @@
 # Pods that run, end to end: the real stage0d with the reference stage1 (--stage1-image) and
 # the busybox test image, driven through stage0c (its run commands, and `stage0c call` with jq
 # for the replies themselves): output and exit codes of Run (also with two apps), RunPrepared
-# and two of them racing for one pod, Wait, Stop (graceful, forced, and forced after its
+# and two of them racing for one pod, Wait (also when a GC takes the pod as it exits, with the
+# worker's report held back by gdb), Watch, Stop (graceful, forced, and forced after its
 # timeout), Logs and following them, the DNS files, hosts entries and hostname the app sees;
 # then a fake stage1 of each interface version 1..6 (tests/images' fake-stage1.aci with the
 # version annotation rewritten by make-stage1-variant.py) records the exact argv and env it is
@@ -337,6 +338,73 @@ check "Watch of running pods: the detached pod ran, then exited, and nothing aft
 check "the Watch streams are still open" kill -0 "$WATCH_PID" "$FILTERED_PID" "$RUNNING_PID"
 kill "$WATCH_PID" "$FILTERED_PID" "$RUNNING_PID" 2>/dev/null || true
 wait "$WATCH_PID" "$FILTERED_PID" "$RUNNING_PID" 2>/dev/null || true
+
+log "wait: a GC that takes the pod as it exits does not take its exit codes from the waiter"
+# stage0d is stopped from before the pod exits until a GC's work is done on disk, so that it
+# learns of the exit (the worker's report, its own polls) only afterwards: half of a GC (the
+# pod marked, stage1's status dir with the exit codes deleted) for one pod, all of it (the
+# pod's directory gone) for the other. The pods are copied, not overlaid: nothing is
+# mounted in them once they have exited.
+gc_under_wait() {
+        local what=$1 exit=$2 params uuid dir client i
+        params=$(jq -cn --argjson app "$(app busybox "sleep 0.5; exit $exit")" \
+                '{spec: {apps: [$app], overlay: false}}')
+        call io.stage0.Pods.Run "$params" || { fail "$what: Run: $(head -c 400 "$T/err")"; return; }
+        uuid=$(jq -r .uuid <"$T/out")
+        dir="$DATA/pods/run/$uuid"
+        timeout 30 "$C" call io.stage0.Pods.Wait "{\"uuid\": \"$uuid\"}" --more >"$T/gc-wait.out" 2>&1 &
+        client=$!
+        eventually grep -q running "$T/gc-wait.out" || fail "$what: Wait never said running"
+        kill -STOP "$DAEMON_PID"
+        for i in $(seq 200); do
+                flock -n "$dir" true 2>/dev/null && break
+                sleep 0.05
+        done
+        if [ "$what" = marked ]; then
+                mv "$dir" "$DATA/pods/exited-garbage/$uuid"
+                rm -r "$DATA/pods/exited-garbage/$uuid/stage1/rootfs/rkt/status"
+        else
+                rm -r "$dir"
+        fi
+        sleep 0.3               # past stage0d's next poll of the pods waited for
+        kill -CONT "$DAEMON_PID"
+        wait "$client" || fail "$what: Wait failed: $(tail -c 400 "$T/gc-wait.out")"
+        is "$(tail -n 1 "$T/gc-wait.out" | jq -r '.pod.state + " " + (.pod.apps[0].exitCode | tostring)')" \
+                "$3 $exit" "$what: Wait's last reply has the state and the exit code $exit"
+}
+gc_under_wait marked 3 exitedGarbage
+gc_under_wait removed 4 exited
+
+# The same while stage0d runs on and the worker's report is held back (gdb stops the worker at
+# its final reply, after it let go of the pod): stage0d's polls see the pod marked and its exit
+# codes gone, and must leave the wait to the report.
+params=$(jq -cn --argjson app "$(app busybox 'sleep 2; exit 5')" '{spec: {apps: [$app], overlay: false}}')
+if call io.stage0.Pods.Run "$params"; then
+        uuid=$(jq -r .uuid <"$T/out")
+        timeout 30 "$C" call io.stage0.Pods.Wait "{\"uuid\": \"$uuid\"}" --more >"$T/held-wait.out" 2>&1 &
+        client=$!
+        worker=$(pgrep -n -P "$DAEMON_PID" '^w:Run$' || true)
+        timeout 30 gdb -q -p "$worker" -batch -ex 'break varlink_call_reply' -ex "shell touch '$T/attached'" \
+                -ex continue -ex "shell touch '$T/held'; until [ -e '$T/release' ]; do sleep 0.05; done" \
+                -ex detach >"$T/gdb.log" 2>&1 &
+        debugger=$!
+        if eventually test -e "$T/attached" && eventually test -e "$T/held"; then
+                pass "gdb holds the pod's worker at its final reply"
+                mv "$DATA/pods/run/$uuid" "$DATA/pods/exited-garbage/$uuid"
+                rm -r "$DATA/pods/exited-garbage/$uuid/stage1/rootfs/rkt/status"
+                sleep 0.6       # two of stage0d's polls of the pods waited for
+                check "held report: Wait still waits" kill -0 "$client"
+        else
+                fail "gdb did not hold the pod's worker ($worker): $(tail -c 400 "$T/gdb.log")"
+        fi
+        touch "$T/release"
+        wait "$debugger" || fail "gdb: $(tail -c 400 "$T/gdb.log")"
+        wait "$client" || fail "held report: Wait failed: $(tail -c 400 "$T/held-wait.out")"
+        is "$(tail -n 1 "$T/held-wait.out" | jq -r '.pod.state + " " + (.pod.apps[0].exitCode | tostring)')" \
+                "exitedGarbage 5" "held report: Wait's last reply has the exit code 5"
+else
+        fail "Run: $(head -c 400 "$T/err")"
+fi
 
 log "stop"
 if run_detached "[$(app busybox 'exec sleep 100')]"; then
